@@ -1,0 +1,1 @@
+"""Pulumi dynamic provider for Alibaba Cloud Contact Center (CCC) phone-number bindings."""
