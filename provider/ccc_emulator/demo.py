@@ -110,7 +110,7 @@ def demo_seed() -> dict[str, Any]:
                 "id": DEMO_INSTANCE_ID,
                 "contact_flows": [
                     {"id": WELCOME_FLOW_ID, "name": "Welcome", "description": "Welcome", "type": "Mainflow"},
-                    {"id": IVR_FLOW_ID, "name": "IVR main menu", "description": "Press 1 for sales, 2 for support",
+                    {"id": IVR_FLOW_ID, "name": "IVR main menu", "description": "1 sales, 2 support",
                      "type": "Mainflow"},
                     {"id": AFTER_HOURS_FLOW_ID, "name": "After hours", "description": "Closed message",
                      "type": "Mainflow"},
