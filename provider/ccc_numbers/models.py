@@ -1,0 +1,776 @@
+"""The binding's values and the rules that turn a user's inputs into canonical inputs.
+
+Owns `Usage`, `Settings` and `BindingSpec`, phone-number normalisation, `check_inputs` (the user's list
+or mapping of numbers → the canonical mapping, or failures that name a property path), the canonical
+form that state stores (`canonical_dict` / `spec_from_canonical`) and the comparisons `diff` needs
+(`canonical_equal`, `classify_change`).
+
+Must not do I/O, read the clock, import the Alibaba SDK or `pulumi` (check and diff run in every
+preview and stay cheap; a test asserts the imports), or use the API's PascalCase wire names.
+
+Decisions (the README repeats them for users):
+
+* A phone number is written with digits, an optional leading ``+`` (kept as given: ``+86…`` and
+  ``86…`` are different spellings to the API) and spaces, tabs, dashes or parentheses as separators,
+  which are removed. 5 to 20 digits. Dots, letters and extensions are refused, not guessed at.
+* A 400 number (China's toll-free prefix: ten digits ``400xxxxxxx``, also written ``86…``,
+  ``0086…`` or ``+86…``) can only be bound for ``Inbound`` calls.
+* The default usage, when neither the number nor the resource names one, is ``Bidirection``, and
+  ``Inbound`` for 400 numbers, so that mixing 400 numbers and landlines needs no per-number settings.
+  An explicit usage other than ``Inbound`` on a 400 number is a failure, never silently changed.
+* ``None`` means "not given" everywhere (the engine drops ``None`` values anyway). A per-number
+  ``skill_group_ids: []`` means "no skill groups"; a per-number setting cannot clear a resource-level
+  contact flow (leave the resource-level one out instead).
+* Values unknown during preview pass through: an unknown ``instance_id`` or per-number value stays
+  as it is; a ``numbers`` list with an unknown element becomes unknown as a whole, since an unknown
+  cannot be a mapping key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import itertools
+import json
+import re
+import types
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Final, Optional, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    PlainValidator,
+    Tag,
+    ValidationError,
+    WrapValidator,
+)
+from pydantic_core import PydanticCustomError
+
+__all__ = [
+    "CANONICAL_KEYS",
+    "INPUT_KEYS",
+    "OUTPUT_KEYS",
+    "UNKNOWN",
+    "BindingSpec",
+    "Change",
+    "CheckOutcome",
+    "Failure",
+    "Settings",
+    "Usage",
+    "canonical_dict",
+    "canonical_equal",
+    "check_inputs",
+    "classify_change",
+    "contains_unknown",
+    "is_toll_free",
+    "is_unknown",
+    "normalize_number",
+    "parse_usage",
+    "spec_from_canonical",
+]
+
+#: How the engine spells a value unknown during preview on the wire (`rpc.UNKNOWN`).
+UNKNOWN: Final = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+#: What the user may set, in the order messages list them.
+INPUT_KEYS: Final = (
+    "instance_id",
+    "numbers",
+    "usage",
+    "contact_flow_id",
+    "skill_group_ids",
+    "adopt_existing",
+)
+#: Output-only properties: the resource declares them, so they may arrive in `news`; check drops them.
+OUTPUT_KEYS: Final = frozenset({"phone_number_ids", "number_details"})
+#: The keys of the canonical inputs, sorted.
+CANONICAL_KEYS: Final = ("adopt_existing", "instance_id", "numbers")
+_PER_NUMBER_KEYS: Final = ("usage", "contact_flow_id", "skill_group_ids")
+
+MIN_DIGITS: Final = 5
+MAX_DIGITS: Final = 20
+
+
+class Usage(str, enum.Enum):
+    """What calls a bound number carries."""
+
+    INBOUND = "Inbound"
+    OUTBOUND = "Outbound"
+    BIDIRECTION = "Bidirection"
+
+    def __str__(self) -> str:
+        # Messages print the value users write, not `Usage.INBOUND`.
+        return self.value
+
+
+_USAGE_LIST: Final = "Inbound, Outbound or Bidirection"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The settings of one bound number; skill group ids are kept sorted and unique."""
+
+    usage: Usage
+    contact_flow_id: str | None = None
+    skill_group_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Two spellings of one set must compare (and group into batches) as equal.
+        ids = self.skill_group_ids
+        if any(a >= b for a, b in itertools.pairwise(ids)):
+            object.__setattr__(self, "skill_group_ids", tuple(sorted(set(ids))))
+
+    @property
+    def sort_key(self) -> tuple[str, bool, str, tuple[str, ...]]:
+        """A total order over settings, so that batches can be ordered deterministically."""
+        flow = self.contact_flow_id
+        return (self.usage.value, flow is not None, flow or "", self.skill_group_ids)
+
+
+@dataclass(frozen=True)
+class BindingSpec:
+    """What one binding declares: its instance and its numbers (normalised) with their settings."""
+
+    instance_id: str
+    numbers: Mapping[str, Settings]
+    adopt_existing: bool = False
+
+    def __post_init__(self) -> None:
+        # Read-only and sorted by number, whatever the caller passed.
+        object.__setattr__(self, "numbers", types.MappingProxyType(dict(sorted(self.numbers.items()))))
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One check failure: the property path in the user's terms and the reason in words."""
+
+    property: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """The result of `check_inputs`: canonical inputs when `failures` is empty."""
+
+    inputs: dict[str, Any]
+    failures: tuple[Failure, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        """True when there are no failures."""
+        return not self.failures
+
+
+# ---------------------------------------------------------------------------------------------
+# Unknowns
+
+
+def is_unknown(value: object) -> bool:
+    """True for a value unknown during preview: `pulumi.output.Unknown` or the engine's sentinel."""
+    if isinstance(value, str):
+        return value == UNKNOWN
+    # Compared by name, not isinstance, so that check does not import pulumi (and its grpc).
+    cls = type(value)
+    return cls.__name__ == "Unknown" and cls.__module__ == "pulumi.output"
+
+
+def contains_unknown(value: object) -> bool:
+    """True if the value is unknown or holds an unknown anywhere inside."""
+    if is_unknown(value):
+        return True
+    if isinstance(value, Mapping):
+        return any(contains_unknown(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(contains_unknown(v) for v in value)
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers and usages
+
+_PLAIN_NUMBER: Final = re.compile(r"\+?[0-9]{5,20}")
+_SEPARATORS: Final = str.maketrans("", "", " \t-()")
+_BAD_CHAR: Final = re.compile(r"[^0-9+]")
+
+
+def normalize_number(raw: str) -> str:
+    """The number without separators (spaces, tabs, dashes, parentheses); ValueError says why not."""
+    if _PLAIN_NUMBER.fullmatch(raw):
+        return raw  # the common case, without building a new string
+    number = raw.translate(_SEPARATORS)
+    if _PLAIN_NUMBER.fullmatch(number):
+        return number
+    shown = json.dumps(raw, ensure_ascii=False)
+    if not number:
+        return _raise(f"{shown} is not a phone number: it has no digits")
+    bad = _BAD_CHAR.search(number)
+    if bad:
+        char = json.dumps(bad.group(), ensure_ascii=False)
+        return _raise(
+            f"{shown} is not a phone number: {char} is not allowed; write digits, with an optional"
+            " leading + and spaces, dashes or parentheses between them"
+        )
+    if "+" in number[1:]:
+        return _raise(f"{shown} is not a phone number: a + may only come first")
+    digits = len(number) - number.startswith("+")
+    return _raise(
+        f"{shown} is not a phone number: it has {digits} digits, and a phone number has"
+        f" {MIN_DIGITS} to {MAX_DIGITS}"
+    )
+
+
+def _raise(reason: str) -> str:
+    raise ValueError(reason)
+
+
+def is_toll_free(number: str) -> bool:
+    """True for a 400 number: ``400`` + 7 digits, or that after ``+86``, ``86`` or ``0086``."""
+    if number.startswith("+"):
+        national = number[3:] if number.startswith("+86") else ""
+    elif number.startswith("0086") and len(number) == 14:
+        national = number[4:]
+    elif number.startswith("86") and len(number) == 12:
+        national = number[2:]
+    else:
+        national = number
+    return len(national) == 10 and national.startswith("400")
+
+
+_USAGES_BY_LOWER: Final = {u.value.lower(): u for u in Usage}
+
+
+def parse_usage(value: str) -> Usage:
+    """The usage with this exact spelling; ValueError names the usage meant when it is a near miss."""
+    try:
+        return Usage(value)
+    except ValueError:
+        pass
+    shown = json.dumps(value, ensure_ascii=False)
+    lower = value.strip().lower()
+    # The documentation itself misspells Outbound as "Outboung"; case slips are common too.
+    close = difflib.get_close_matches(lower, list(_USAGES_BY_LOWER), n=1, cutoff=0.6)
+    hint = f"did you mean {_USAGES_BY_LOWER[close[0]]}? Use" if close else "use"
+    raise ValueError(f"{shown} is not a usage; {hint} {_USAGE_LIST}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The pydantic model of the user's inputs.
+#
+# Leaf validators are plain functions: each lets an unknown through, checks the type and raises a
+# PydanticCustomError whose message is already the sentence the user sees. pydantic contributes the
+# structure: property paths, required and unknown properties, and the list-or-mapping dispatch.
+
+
+def _fail(reason: str) -> PydanticCustomError:
+    # The reason goes in the context, not the template, so braces in user text stay literal.
+    return PydanticCustomError("ccc_input", "{reason}", {"reason": reason})
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {json.dumps(value)}"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {json.dumps(value, ensure_ascii=False)}"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return f"a value of type {type(value).__name__}"
+
+
+def _validate_id(what: str) -> Callable[[object], object]:
+    def validate(value: object) -> object:
+        if is_unknown(value):
+            return value
+        if not isinstance(value, str):
+            raise _fail(f"must be {what} (a string), not {_describe(value)}")
+        if not value.strip():
+            raise _fail(f"must not be empty: give {what}")
+        if value != value.strip():
+            raise _fail(f"{json.dumps(value, ensure_ascii=False)} has spaces around it; write {what} without")
+        return value
+
+    return validate
+
+
+def _validate_number(value: object) -> object:
+    if is_unknown(value):
+        return value
+    if isinstance(value, str):
+        try:
+            return normalize_number(value)
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # An unquoted number has already lost its leading 0 or +; guessing it back would bind
+        # the wrong number.
+        raise _fail(
+            f"must be a phone number in quotes (a string), not {_describe(value)}: a leading 0 or + is"
+            " lost when a number is not quoted"
+        )
+    raise _fail(f"must be a phone number (a string), not {_describe(value)}")
+
+
+_USAGES_BY_VALUE: Final = {u.value: u for u in Usage}
+
+
+def _validate_usage(value: object) -> object:
+    usage = _USAGES_BY_VALUE.get(value) if isinstance(value, str) else None
+    if usage is not None:
+        return usage  # the common case, without the cost of an enum lookup
+    if is_unknown(value):
+        return value
+    if not isinstance(value, str):
+        raise _fail(f"must be one of {_USAGE_LIST} (a string), not {_describe(value)}")
+    try:
+        return parse_usage(value)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _validate_flag(value: object) -> object:
+    if is_unknown(value) or isinstance(value, bool):
+        return value
+    raise _fail(f"must be true or false, not {_describe(value)}")
+
+
+def _unknown_or_none_passes(value: object, handler: Callable[[object], object]) -> object:
+    # Called once per number in the mapping form: the common types are tested first.
+    if type(value) is dict or type(value) is list:
+        return handler(value)
+    if value is None or is_unknown(value):
+        return value
+    return handler(value)
+
+
+def _numbers_form(value: object) -> str | None:
+    if is_unknown(value):
+        return "unknown"
+    if isinstance(value, Mapping):
+        return "mapping"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    return None
+
+
+_FlowId = Annotated[object, PlainValidator(_validate_id("a contact flow id"))]
+_SkillGroupIds = Annotated[
+    Optional[list[Annotated[object, PlainValidator(_validate_id("a skill group id"))]]],  # noqa: UP045
+    WrapValidator(_unknown_or_none_passes),
+]
+_UsageIn = Annotated[object, PlainValidator(_validate_usage)]
+
+
+class _NumberArgs(BaseModel):
+    """The per-number settings in the mapping form of `numbers`; None means "use the default"."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    usage: _UsageIn = None
+    contact_flow_id: _FlowId = None
+    skill_group_ids: _SkillGroupIds = None
+
+
+_NumbersIn = Annotated[
+    Union[  # noqa: UP007  (pydantic needs the Union object for Tag annotations)
+        Annotated[object, PlainValidator(lambda v: v), Tag("unknown")],
+        Annotated[list[Annotated[object, PlainValidator(_validate_number)]], Tag("list")],
+        Annotated[
+            dict[Any, Annotated[_NumberArgs, WrapValidator(_unknown_or_none_passes)]],
+            Tag("mapping"),
+        ],
+    ],
+    Discriminator(_numbers_form, custom_error_type="numbers_form", custom_error_message="wrong form"),
+]
+
+
+class _BindingArgs(BaseModel):
+    """The resource's inputs as the user wrote them, checked leaf by leaf."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    instance_id: Annotated[object, PlainValidator(_validate_id("the id of a CCC instance"))]
+    numbers: _NumbersIn
+    usage: _UsageIn = None
+    contact_flow_id: _FlowId = None
+    skill_group_ids: _SkillGroupIds = None
+    adopt_existing: Annotated[object, PlainValidator(_validate_flag)] = False
+
+
+# ---------------------------------------------------------------------------------------------
+# check_inputs
+
+
+def _key_path(key: object) -> str:
+    return f"numbers[{json.dumps(str(key), ensure_ascii=False)}]"
+
+
+def _number_path(where: int | str) -> str:
+    """The path of a number given by its list position or its mapping key."""
+    return f"numbers[{where}]" if isinstance(where, int) else _key_path(where)
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    """`('numbers', 'mapping', '021', 'usage')` → `numbers["021"].usage`."""
+    parts = list(loc)
+    if parts[:1] == ["numbers"] and len(parts) > 1:
+        del parts[1]  # the list/mapping tag that pydantic puts after a discriminated union
+        if len(parts) > 1 and isinstance(parts[1], str):
+            parts[:2] = [_key_path(parts[1])]
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _hint(name: str, choices: Iterable[str], then: str) -> str:
+    """``did you mean x? Then…`` for a near miss, else ``then…``."""
+    match = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f"did you mean {match[0]}? {then[0].upper()}{then[1:]}" if match else then
+
+
+def _reason(error: Mapping[str, Any]) -> str:  # noqa: PLR0911  (one return per error kind: a table)
+    """A plain sentence for one pydantic error; our own validators already wrote theirs."""
+    kind = error["type"]
+    loc = error["loc"]
+    value = error.get("input")
+    if kind == "ccc_input":
+        return str(error["ctx"]["reason"])
+    if kind == "missing":
+        if loc == ("numbers",):
+            return "is required: list the phone numbers to bind"
+        if loc == ("instance_id",):
+            return "is required: give the id of the CCC instance to bind the numbers to"
+        return "is required"
+    if kind == "extra_forbidden":
+        name = str(loc[-1])
+        if len(loc) == 1:
+            known = f"the properties are {', '.join(INPUT_KEYS[:-1])} and {INPUT_KEYS[-1]}"
+            return f"is not a property of PhoneNumberBinding; {_hint(name, INPUT_KEYS, known)}"
+        known = "the settings are usage, contact_flow_id and skill_group_ids"
+        return f"is not a per-number setting; {_hint(name, _PER_NUMBER_KEYS, known)}"
+    if kind == "numbers_form":
+        return (
+            "must be a list of phone numbers or a mapping from phone number to settings,"
+            f" not {_describe(value)}"
+        )
+    if kind == "model_type":
+        return (
+            f"must be a mapping of settings (usage, contact_flow_id, skill_group_ids), not {_describe(value)}"
+        )
+    if kind == "list_type":
+        return f"must be a list of skill group ids, not {_describe(value)}"
+    # Not reachable from the engine's values; pydantic's own message is a sentence too.
+    return f"is not valid: {error['msg']}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Defaults:
+    """The resource-level settings, resolved for one number at a time."""
+
+    usage: object  # Usage, an unknown, or None when not given
+    contact_flow_id: object
+    skill_group_ids: object  # a sorted list, or a value holding an unknown
+
+
+def _groups_value(ids: list[object] | None, path: Callable[[], str], failures: list[Failure]) -> object:
+    """The canonical skill group ids (sorted), or the value as given when it holds an unknown."""
+    if ids is None:
+        return []
+    if len(ids) == 1 and not is_unknown(ids[0]):
+        return ids  # the common case, nothing to sort or compare
+    seen: dict[object, int] = {}
+    for index, group in enumerate(ids):
+        if is_unknown(group):
+            continue
+        if group in seen:
+            shown, where = json.dumps(group, ensure_ascii=False), path()
+            failures.append(
+                Failure(f"{where}[{index}]", f"{shown} is listed twice (also at {where}[{seen[group]}])")
+            )
+        else:
+            seen[group] = index
+    if any(is_unknown(group) for group in ids):
+        return ids
+    return sorted(ids, key=str)
+
+
+def _settings_value(usage: object, flow: object, groups: object) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    if flow is not None:
+        value["contact_flow_id"] = flow
+    value["skill_group_ids"] = list(groups) if isinstance(groups, list) else groups
+    value["usage"] = usage.value if isinstance(usage, Usage) else usage
+    return value
+
+
+def _toll_free_failure(number: str, usage: Usage, where: str) -> str:
+    return f"{number} is a 400 number and can only be bound for Inbound calls, not {usage}{where}"
+
+
+class _NumberIndex:
+    """Normalised numbers seen so far, to report a second spelling of the same number."""
+
+    def __init__(self) -> None:
+        # number → (spelling, list position or mapping key); paths are built only for failures.
+        self._seen: dict[str, tuple[str, int | str]] = {}
+
+    def first(self, number: str, raw: str, where: int | str) -> Failure | None:
+        """None for the first spelling of a number, else the failure for this later one."""
+        earlier = self._seen.setdefault(number, (raw, where))
+        if earlier[1] == where:
+            return None
+        earlier_raw, earlier_path = earlier[0], _number_path(earlier[1])
+        path = _number_path(where)
+        shown = json.dumps(raw, ensure_ascii=False)
+        if earlier_raw == raw:
+            return Failure(path, f"{shown} is listed twice (also at {earlier_path})")
+        return Failure(
+            path,
+            f"{shown} and {json.dumps(earlier_raw, ensure_ascii=False)} at {earlier_path} are the same"
+            f" number ({number}); list it once",
+        )
+
+
+def _resolve_list(
+    raw: list[Any], checked: list[object], defaults: _Defaults, failures: list[Failure]
+) -> object:
+    """The canonical numbers mapping from the list form (or the unknown element that prevents it)."""
+    if not checked:
+        failures.append(Failure("numbers", "must list at least one phone number"))
+        return {}
+    usage = defaults.usage
+    explicit = isinstance(usage, Usage)
+    resolved: dict[str, dict[str, Any]] = {}
+    unknown: object = None
+    index = _NumberIndex()
+    groups = defaults.skill_group_ids
+    flow = defaults.contact_flow_id
+    # Two templates: 400 numbers get Inbound when no usage is given, the others Bidirection.
+    plain_value = _settings_value(usage if usage is not None else Usage.BIDIRECTION, flow, groups)
+    toll_free_value = _settings_value(usage if usage is not None else Usage.INBOUND, flow, groups)
+    for position, number in enumerate(checked):
+        if not isinstance(number, str):  # an unknown element: the mapping cannot be built
+            unknown = number
+            continue
+        duplicate = index.first(number, raw[position], position)
+        if duplicate is not None:
+            failures.append(duplicate)
+            continue
+        if is_toll_free(number):
+            if explicit and usage is not Usage.INBOUND:
+                assert isinstance(usage, Usage)
+                failures.append(
+                    Failure(
+                        _number_path(position),
+                        _toll_free_failure(
+                            number,
+                            usage,
+                            " (the usage of every number in the list); give it usage Inbound in the"
+                            " mapping form of numbers",
+                        ),
+                    )
+                )
+                continue
+            template = toll_free_value
+        else:
+            template = plain_value
+        value = dict(template)
+        if isinstance(groups, list):
+            value["skill_group_ids"] = list(groups)
+        resolved[number] = value
+    if unknown is not None:
+        return unknown
+    return {number: resolved[number] for number in sorted(resolved)}
+
+
+def _resolve_mapping(
+    checked: Mapping[Any, Any], defaults: _Defaults, failures: list[Failure]
+) -> dict[str, Any]:
+    """The canonical numbers mapping from the mapping form: per-number settings over the defaults."""
+    if not checked:
+        failures.append(Failure("numbers", "must map at least one phone number to its settings"))
+        return {}
+    resolved: dict[str, Any] = {}
+    index = _NumberIndex()
+    for key, args in checked.items():
+        if not isinstance(key, str):
+            failures.append(
+                Failure(_key_path(key), f"must be a phone number (a string), not {_describe(key)}")
+            )
+            continue
+        try:
+            number = normalize_number(key)
+        except ValueError as exc:
+            failures.append(Failure(_key_path(key), str(exc)))
+            continue
+        duplicate = index.first(number, key, key)
+        if duplicate is not None:
+            failures.append(duplicate)
+        elif args is not None and not isinstance(args, _NumberArgs):
+            resolved[number] = args  # unknown during preview: the settings are, the number is not
+        else:
+            value = _resolve_number(number, key, args, defaults, failures)
+            if value is not None:
+                resolved[number] = value
+    return {number: resolved[number] for number in sorted(resolved)}
+
+
+def _resolve_number(
+    number: str, key: str, args: _NumberArgs | None, defaults: _Defaults, failures: list[Failure]
+) -> dict[str, Any] | None:
+    """One number's canonical settings in the mapping form, or None after adding a failure."""
+    own_usage = args.usage if args is not None else None
+    usage = own_usage if own_usage is not None else defaults.usage
+    toll_free = is_toll_free(number)
+    if toll_free and isinstance(usage, Usage) and usage is not Usage.INBOUND:
+        if own_usage is not None:
+            failures.append(Failure(f"{_key_path(key)}.usage", _toll_free_failure(number, usage, "")))
+        else:
+            where = " (the resource-level usage); give this number usage Inbound"
+            failures.append(Failure(_key_path(key), _toll_free_failure(number, usage, where)))
+        return None
+    if usage is None:
+        usage = Usage.INBOUND if toll_free else Usage.BIDIRECTION
+    flow = args.contact_flow_id if args is not None else None
+    own_groups = args.skill_group_ids if args is not None else None
+    if own_groups is None:
+        groups = defaults.skill_group_ids
+    elif is_unknown(own_groups):
+        groups = own_groups
+    else:
+        groups = _groups_value(own_groups, lambda: f"{_key_path(key)}.skill_group_ids", failures)
+    return _settings_value(usage, flow if flow is not None else defaults.contact_flow_id, groups)
+
+
+def check_inputs(news: Mapping[str, Any]) -> CheckOutcome:
+    """The canonical inputs for the user's inputs, or failures naming each bad property.
+
+    `news` may be passed straight from the engine: keys starting with ``__`` (the host's
+    ``__provider``) and output-only keys are ignored and left out of the result (the host adds
+    ``__provider`` back), as are ``None`` values. With failures, `inputs` holds the inputs as given.
+    """
+    given = {
+        key: value
+        for key, value in news.items()
+        if value is not None and not key.startswith("__") and key not in OUTPUT_KEYS
+    }
+    numbers = given.get("numbers")
+    if isinstance(numbers, Mapping) and not is_unknown(numbers):
+        # Sorted before validation so that failures come out in the same order on every run.
+        given["numbers"] = {key: numbers[key] for key in sorted(numbers, key=str)}
+    try:
+        args = _BindingArgs.model_validate(given)
+    except ValidationError as exc:
+        failures = tuple(
+            Failure(_path(error["loc"]), _reason(error)) for error in exc.errors(include_url=False)
+        )
+        return CheckOutcome(inputs=given, failures=failures)
+
+    failures_found: list[Failure] = []
+    groups: object = args.skill_group_ids
+    if not is_unknown(groups):
+        groups = _groups_value(args.skill_group_ids, lambda: "skill_group_ids", failures_found)
+    defaults = _Defaults(usage=args.usage, contact_flow_id=args.contact_flow_id, skill_group_ids=groups)
+    checked = args.numbers
+    canonical_numbers: object
+    if isinstance(checked, list):
+        canonical_numbers = _resolve_list(list(given["numbers"]), checked, defaults, failures_found)
+    elif isinstance(checked, dict):
+        canonical_numbers = _resolve_mapping(checked, defaults, failures_found)
+    else:
+        canonical_numbers = checked  # unknown during preview
+    if failures_found:
+        return CheckOutcome(inputs=given, failures=tuple(failures_found))
+    return CheckOutcome(
+        inputs={
+            "adopt_existing": args.adopt_existing,
+            "instance_id": args.instance_id,
+            "numbers": canonical_numbers,
+        }
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The canonical form
+
+
+def _settings_from_canonical(value: Mapping[str, Any], cache: dict[Any, Settings]) -> Settings:
+    groups = value.get("skill_group_ids") or ()
+    key = (value["usage"], value.get("contact_flow_id"), tuple(groups))
+    settings = cache.get(key)
+    if settings is None:
+        # One Settings object per distinct combination: grouping and comparing are then cheap.
+        settings = Settings(Usage(key[0]), key[1], key[2])
+        cache[key] = settings
+    return settings
+
+
+def spec_from_canonical(props: Mapping[str, Any]) -> BindingSpec:
+    """The spec held in canonical inputs or in outputs (whose extra keys are ignored)."""
+    numbers = props["numbers"]
+    # Create and update never see unknowns; this guards a caller that passes preview inputs.
+    if is_unknown(props["instance_id"]) or not isinstance(numbers, Mapping):
+        raise ValueError("the binding's inputs are not known yet (an unknown value from a preview)")
+    cache: dict[Any, Settings] = {}
+    return BindingSpec(
+        instance_id=props["instance_id"],
+        numbers={number: _settings_from_canonical(value, cache) for number, value in numbers.items()},
+        adopt_existing=bool(props.get("adopt_existing", False)),
+    )
+
+
+def _settings_dict(settings: Settings) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    if settings.contact_flow_id is not None:
+        value["contact_flow_id"] = settings.contact_flow_id
+    value["skill_group_ids"] = list(settings.skill_group_ids)
+    value["usage"] = settings.usage.value
+    return value
+
+
+def canonical_dict(spec: BindingSpec) -> dict[str, Any]:
+    """The canonical inputs for a spec: the inverse of `spec_from_canonical`."""
+    return {
+        "adopt_existing": spec.adopt_existing,
+        "instance_id": spec.instance_id,
+        "numbers": {number: _settings_dict(settings) for number, settings in spec.numbers.items()},
+    }
+
+
+def _canonical_part(props: Mapping[str, Any]) -> tuple[object, object, object]:
+    # A missing adopt_existing reads as its default, as check writes it.
+    return (props.get("instance_id"), props.get("adopt_existing", False), props.get("numbers"))
+
+
+def canonical_equal(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    """True when two sets of canonical inputs (or outputs) declare the same binding.
+
+    Ignores ``__provider`` and the output-only keys. An unknown value in `news` never equals a
+    stored value: `pulumi.output.Unknown` compares by identity and state never holds the sentinel,
+    so plain equality is enough (and walking 10,000 numbers for unknowns would cost more than it).
+    """
+    return _canonical_part(olds) == _canonical_part(news)
+
+
+class Change(enum.Enum):
+    """What a diff between stored and new canonical inputs asks of the engine."""
+
+    NONE = "none"
+    UPDATE = "update"
+    REPLACE = "replace"
+
+
+def classify_change(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Change:
+    """REPLACE when the instance changes (or may: unknown in preview), else UPDATE or NONE."""
+    old_instance, new_instance = olds.get("instance_id"), news.get("instance_id")
+    if is_unknown(new_instance) or old_instance != new_instance:
+        return Change.REPLACE
+    return Change.NONE if canonical_equal(olds, news) else Change.UPDATE
