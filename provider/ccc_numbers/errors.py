@@ -1,0 +1,250 @@
+"""The provider's errors: one tree, so callers decide by type and users read one message grammar.
+
+::
+
+    ConfigurationError           a bad ``ccc:`` config key or no credentials; .key names the key
+    CccError                     .action (what was being done, to what), .reason, .request_id,
+    │                            .outcome_unknown (the request may have been applied)
+    ├── ApiError                 .code, .message, .http_status: the CCC API said no
+    │   ├── NotFoundError        NotExist.* / NotExists.* / *.NotFound / HTTP 404
+    │   │                        read: drift; delete: already done
+    │   ├── InvalidInputError    other 4xx: parameters, signature, permissions; never retried
+    │   │   └── BatchTooLargeError   Parameter.Maximum on AddBulkPhoneNumbers; .maximum: split and retry
+    │   └── ThrottledError       Throttling* or a 5xx; retried with backoff until the budget is spent;
+    │                            .attempts says how many were made
+    ├── TransportError           no usable answer (refused, reset, timeout, non-JSON body);
+    │                            outcome_unknown unless the connection was never made
+    └── PartialFailureError      some numbers were bound and others rejected: .bound, .rejected
+                                 {number: reason}; raised by the executor, never by the client
+
+Messages say what was being done, to what, and why::
+
+    adding 120 phone numbers to CCC instance d278629c-…, batch 2/3: Throttling.User: Request was
+    denied due to user flow control. (gave up after 6 attempts)
+
+The client sets ``action`` (``adding 120 phone numbers to CCC instance …``); the executor may
+:meth:`CccError.annotate` it with context only it knows (``batch 2/3``).
+
+Owns the error values and their wording. Must not import the Alibaba SDK, do I/O, or carry a
+credential: every text that reaches an error has been through :func:`scrub` first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+__all__ = [
+    "ApiError",
+    "BatchTooLargeError",
+    "CccError",
+    "ConfigurationError",
+    "InvalidInputError",
+    "NotFoundError",
+    "PartialFailureError",
+    "ThrottledError",
+    "TransportError",
+    "scrub",
+]
+
+# Query parameters that carry request credentials or signatures in a v1-signed URL; the SDK puts the
+# whole URL into its connection-error messages.
+_SIGNED_PARAM = re.compile(
+    r"(?P<name>AccessKeyId|Signature|SecurityToken|SignatureNonce|BearerToken)=[^&\s'\"()]*"
+)
+# ACS3 Authorization header value, in case an SDK message ever quotes request headers.
+_AUTH_HEADER = re.compile(r"(ACS3-[A-Z0-9-]+ Credential=)[^\s,]+(,SignedHeaders=[^,]*,Signature=)[0-9a-f]+")
+_REDACTED = "***"
+
+
+def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """Remove signed-URL credentials and any of the given secret strings from ``text``.
+
+    Every SDK message passes through here before it becomes part of one of our errors or a log line.
+    """
+    out = _SIGNED_PARAM.sub(lambda m: f"{m.group('name')}={_REDACTED}", text)
+    out = _AUTH_HEADER.sub(rf"\g<1>{_REDACTED}\g<2>{_REDACTED}", out)
+    for secret in secrets:
+        # Short values would redact innocent text and are not secrets worth the name.
+        if secret and len(secret) >= 4:
+            out = out.replace(secret, _REDACTED)
+    return out
+
+
+class ConfigurationError(Exception):
+    """The configuration is unusable: a bad ``ccc:`` value, or no credentials for a real endpoint."""
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        #: The stack config key at fault (``ccc:batchSize``), when there is one.
+        self.key = key
+
+
+class CccError(Exception):
+    """A CCC API operation failed."""
+
+    def __init__(
+        self,
+        action: str,
+        reason: str,
+        *,
+        request_id: str | None = None,
+        outcome_unknown: bool = False,
+    ) -> None:
+        super().__init__(action, reason)
+        #: What was being done, to what: ``removing phone number 0216… (id …) from CCC instance …``.
+        self.action = action
+        #: Why it failed, in one sentence (for API errors: ``Code: Message``).
+        self.reason = reason
+        #: The API's RequestId of the last attempt, for Alibaba support; None without an answer.
+        self.request_id = request_id
+        #: True when the request may have been applied even though no success answer arrived:
+        #: re-read the live state before repeating a non-idempotent call.
+        self.outcome_unknown = outcome_unknown
+
+    def annotate(self, detail: str) -> None:
+        """Add caller context to the action (``batch 2/3``), keeping the reason as it is."""
+        self.action = f"{self.action}, {detail}"
+
+    def _suffix(self) -> str:
+        return ""
+
+    def __str__(self) -> str:
+        text = f"{self.action}: {self.reason}"
+        suffix = self._suffix()
+        if suffix:
+            text = f"{text} ({suffix})"
+        return text
+
+
+class ApiError(CccError):
+    """The CCC API answered with an error: a 4xx/5xx error body, or HTTP 200 with ``Success: false``."""
+
+    def __init__(
+        self,
+        action: str,
+        *,
+        code: str,
+        message: str,
+        http_status: int,
+        request_id: str | None = None,
+        outcome_unknown: bool = False,
+    ) -> None:
+        super().__init__(
+            action, f"{code}: {message}" if message else code,
+            request_id=request_id, outcome_unknown=outcome_unknown,
+        )
+        #: The API's error code, e.g. ``NotExist.PhoneNumber``.
+        self.code = code
+        #: The API's error message, as sent (scrubbed).
+        self.message = message
+        #: The HTTP status of the answer (200 for ``Success: false``).
+        self.http_status = http_status
+
+    def _suffix(self) -> str:
+        return f"HTTP {self.http_status}, request id {self.request_id}" if self.request_id else (
+            f"HTTP {self.http_status}"
+        )
+
+
+class NotFoundError(ApiError):
+    """The instance, number, flow or skill group does not exist: drift on read, done on delete."""
+
+
+class InvalidInputError(ApiError):
+    """The API refused the request as invalid or unauthorised; repeating it cannot help."""
+
+
+class BatchTooLargeError(InvalidInputError):
+    """AddBulkPhoneNumbers refused the batch as too large; nothing was bound. Split and retry."""
+
+    def __init__(
+        self,
+        action: str,
+        *,
+        code: str,
+        message: str,
+        http_status: int,
+        maximum: int | None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(action, code=code, message=message, http_status=http_status, request_id=request_id)
+        #: The largest batch the API accepts, when its message names it.
+        self.maximum = maximum
+
+
+class ThrottledError(ApiError):
+    """Throttled (``Throttling*``) or a transient 5xx, still failing when the retry budget ran out."""
+
+    def __init__(
+        self,
+        action: str,
+        *,
+        code: str,
+        message: str,
+        http_status: int,
+        attempts: int = 1,
+        request_id: str | None = None,
+        outcome_unknown: bool = False,
+        retry_after_ms: int | None = None,
+    ) -> None:
+        super().__init__(
+            action, code=code, message=message, http_status=http_status,
+            request_id=request_id, outcome_unknown=outcome_unknown,
+        )
+        #: How many requests were made before giving up.
+        self.attempts = attempts
+        #: The wait the API asked for (``x-acs-retry-after``), if it named one.
+        self.retry_after_ms = retry_after_ms
+
+    def _suffix(self) -> str:
+        base = super()._suffix()
+        if self.attempts > 1:
+            return f"{base}; gave up after {self.attempts} attempts"
+        return base
+
+
+class TransportError(CccError):
+    """No usable answer: the connection failed, was reset or timed out, or the body was not CCC JSON."""
+
+    def __init__(
+        self,
+        action: str,
+        reason: str,
+        *,
+        outcome_unknown: bool,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(action, reason, outcome_unknown=outcome_unknown)
+        #: How many requests were made before giving up.
+        self.attempts = attempts
+
+    def _suffix(self) -> str:
+        parts = []
+        if self.outcome_unknown:
+            parts.append("the request may have been applied")
+        if self.attempts > 1:
+            parts.append(f"gave up after {self.attempts} attempts")
+        return "; ".join(parts)
+
+
+class PartialFailureError(CccError):
+    """Some numbers were bound and others were not; the message lists every rejected number and why."""
+
+    def __init__(
+        self,
+        action: str,
+        *,
+        bound: Iterable[str],
+        rejected: Mapping[str, str],
+        request_id: str | None = None,
+    ) -> None:
+        self.bound: tuple[str, ...] = tuple(bound)
+        self.rejected: dict[str, str] = dict(sorted(rejected.items()))
+        listing = "; ".join(f"{number}: {why}" for number, why in self.rejected.items())
+        super().__init__(
+            action,
+            f"{len(self.rejected)} of {len(self.bound) + len(self.rejected)} phone numbers were "
+            f"not bound ({listing})",
+            request_id=request_id,
+        )
