@@ -36,7 +36,7 @@ import re
 import types
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Final, Optional, Union
+from typing import Annotated, Any, Final
 
 from pydantic import (
     BaseModel,
@@ -282,14 +282,14 @@ def _describe(value: object) -> str:
     return f"a value of type {type(value).__name__}"
 
 
-def _validate_id(what: str) -> Callable[[object], object]:
+def _validate_id(what: str, when_empty: str) -> Callable[[object], object]:
     def validate(value: object) -> object:
         if is_unknown(value):
             return value
         if not isinstance(value, str):
             raise _fail(f"must be {what} (a string), not {_describe(value)}")
         if not value.strip():
-            raise _fail(f"must not be empty: give {what}")
+            raise _fail(f"must not be empty; {when_empty}")
         if value != value.strip():
             raise _fail(f"{json.dumps(value, ensure_ascii=False)} has spaces around it; write {what} without")
         return value
@@ -357,11 +357,11 @@ def _numbers_form(value: object) -> str | None:
     return None
 
 
-_FlowId = Annotated[object, PlainValidator(_validate_id("a contact flow id"))]
-_SkillGroupIds = Annotated[
-    Optional[list[Annotated[object, PlainValidator(_validate_id("a skill group id"))]]],  # noqa: UP045
-    WrapValidator(_unknown_or_none_passes),
+_FlowId = Annotated[
+    object, PlainValidator(_validate_id("a contact flow id", "leave it out for no contact flow"))
 ]
+_GroupId = Annotated[object, PlainValidator(_validate_id("a skill group id", "remove the empty id"))]
+_GroupIds = Annotated[list[_GroupId] | None, WrapValidator(_unknown_or_none_passes)]
 _UsageIn = Annotated[object, PlainValidator(_validate_usage)]
 
 
@@ -372,18 +372,17 @@ class _NumberArgs(BaseModel):
 
     usage: _UsageIn = None
     contact_flow_id: _FlowId = None
-    skill_group_ids: _SkillGroupIds = None
+    skill_group_ids: _GroupIds = None
 
 
+_UnknownNumbers = Annotated[object, PlainValidator(lambda value: value), Tag("unknown")]
+_NumberList = Annotated[list[Annotated[object, PlainValidator(_validate_number)]], Tag("list")]
+_NumberMapping = Annotated[
+    dict[Any, Annotated[_NumberArgs, WrapValidator(_unknown_or_none_passes)]], Tag("mapping")
+]
+# A discriminated union, so that an error names the form the user chose, not both forms.
 _NumbersIn = Annotated[
-    Union[  # noqa: UP007  (pydantic needs the Union object for Tag annotations)
-        Annotated[object, PlainValidator(lambda v: v), Tag("unknown")],
-        Annotated[list[Annotated[object, PlainValidator(_validate_number)]], Tag("list")],
-        Annotated[
-            dict[Any, Annotated[_NumberArgs, WrapValidator(_unknown_or_none_passes)]],
-            Tag("mapping"),
-        ],
-    ],
+    _UnknownNumbers | _NumberList | _NumberMapping,
     Discriminator(_numbers_form, custom_error_type="numbers_form", custom_error_message="wrong form"),
 ]
 
@@ -393,11 +392,16 @@ class _BindingArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    instance_id: Annotated[object, PlainValidator(_validate_id("the id of a CCC instance"))]
+    instance_id: Annotated[
+        object,
+        PlainValidator(
+            _validate_id("the id of a CCC instance", "give the id of the CCC instance to bind to")
+        ),
+    ]
     numbers: _NumbersIn
     usage: _UsageIn = None
     contact_flow_id: _FlowId = None
-    skill_group_ids: _SkillGroupIds = None
+    skill_group_ids: _GroupIds = None
     adopt_existing: Annotated[object, PlainValidator(_validate_flag)] = False
 
 

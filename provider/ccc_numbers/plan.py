@@ -2,7 +2,8 @@
 
 Owns the plan values (`Remove`, `AddBatch`, `Modify`, `Plan`), `compute_plan`, `find_conflicts` and
 the batching rule (`Limits`, `rebatch`, `reduced_batch_size`): numbers are bound in batches of
-identical settings, each batch at most `batch_size` numbers, as few batches as possible. The order of
+identical settings, each batch at most `batch_size` numbers, as few batches as possible, also after
+the executor re-batches to a smaller size. The order of
 every collection is declared here once: removes by number; batches by settings, then first number;
 modifies by number. The executor runs removes, then batches, then modifies.
 
@@ -183,14 +184,23 @@ def find_conflicts(
 
 
 def rebatch(batches: Iterable[AddBatch], batch_size: int) -> tuple[AddBatch, ...]:
-    """The same batches, in the same order, with each one split into batches of at most `batch_size`."""
+    """The same numbers in the same order, in the fewest batches of at most `batch_size`.
+
+    Adjacent batches with equal settings are joined before splitting, so re-batching a plan gives
+    the batches that planning with `batch_size` would have given.
+    """
     _check_batch_size(batch_size)
     result: list[AddBatch] = []
+    run: list[str] = []
+    run_settings: Settings | None = None
     for batch in batches:
-        if len(batch.numbers) <= batch_size:
-            result.append(batch)
-        else:
-            result.extend(_chunks(batch.settings, list(batch.numbers), batch_size))
+        if batch.settings != run_settings:
+            if run_settings is not None:
+                result.extend(_chunks(run_settings, run, batch_size))
+            run, run_settings = [], batch.settings
+        run.extend(batch.numbers)
+    if run_settings is not None:
+        result.extend(_chunks(run_settings, run, batch_size))
     return tuple(result)
 
 
