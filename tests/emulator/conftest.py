@@ -139,8 +139,20 @@ def signed(ccc_emulator: Emulator) -> Callable[..., RawResponse]:
         version: str | None = "2017-07-05",
         method: str = "POST",
         path: str = "/",
+        json_body: Any = None,
     ) -> RawResponse:
         query = common_params(action, version)
+        if json_body is not None:
+            # A JSON body is not signed (not a form), so the signature covers the query alone.
+            query["Signature"] = sign_v1(query, demo.DEMO_ACCESS_KEY_SECRET, method)
+            return raw_request(
+                ccc_emulator,
+                method=method,
+                path=path,
+                query=urlencode(query),
+                body=json.dumps(json_body).encode(),
+                headers={"Content-Type": "application/json"},
+            )
         form = dict(business or {})
         signature = sign_v1({**query, **form}, demo.DEMO_ACCESS_KEY_SECRET, method)
         query["Signature"] = signature
