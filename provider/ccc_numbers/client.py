@@ -353,6 +353,8 @@ _NOT_GONE_CODES = frozenset({
     "InvalidAccessKeyId.NotFound", "InvalidApi.NotFound", "InvalidAction.NotFound", "InvalidVersion",
 })
 _SERVER_CODES = frozenset({"InternalError", "ServiceUnavailable", "InternalServerError", "ServiceTimeout"})
+# darabonba's RuntimeError for a body that is not JSON (a load balancer's HTML page, say).
+_NOT_JSON = "Failed to parse the value as json"
 _BATCH_CAP = re.compile(r"less than or equal to (\d+)")
 
 
@@ -570,11 +572,17 @@ class CccClient:
                     _log.debug("%s: %s outcome unknown, not re-sent: %s", action, api_action, err.reason)
                     raise
                 if attempt >= policy.max_attempts:
+                    if attempt > 1:
+                        err.retry_note = f"gave up after {attempt} attempts"
                     raise
                 asked = err.retry_after_ms if isinstance(err, ThrottledError) else None
                 delay = self._backoff(attempt, asked)
                 spent = time.monotonic() - started + virtual_wait
                 if spent + delay > policy.budget_seconds:
+                    err.retry_note = (
+                        f"gave up after {_plural(attempt, 'attempt')}: waiting {delay:.1f} s more would "
+                        f"exceed the retry budget of {policy.budget_seconds:g} s"
+                    )
                     raise
                 _log.debug("%s: %s attempt %d failed (%s); retrying in %.3f s", action, api_action, attempt,
                            err.reason, delay)
@@ -631,7 +639,10 @@ class CccClient:
             inner = getattr(exc, "inner_exception", None)
             if isinstance(inner, sdk.CredentialException):
                 return missing_credentials_error(endpoint)
-            if inner is not None and type(inner).__name__ in ("JSONDecodeError", "AttributeError"):
+            if inner is not None and (
+                type(inner).__name__ in ("JSONDecodeError", "AttributeError")
+                or str(inner).startswith(_NOT_JSON)
+            ):
                 return TransportError(
                     action,
                     f"the answer from {endpoint.url} was not a CCC JSON document (a proxy or gateway "

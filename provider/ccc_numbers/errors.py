@@ -4,14 +4,15 @@
 
     ConfigurationError           a bad ``ccc:`` config key or no credentials; .key names the key
     CccError                     .action (what was being done, to what), .reason, .request_id,
-    │                            .outcome_unknown (the request may have been applied)
+    │                            .outcome_unknown (the request may have been applied),
+    │                            .attempts, .retry_note (why the client stopped retrying)
     ├── ApiError                 .code, .message, .http_status: the CCC API said no
     │   ├── NotFoundError        NotExist.* / NotExists.* / *.NotFound / HTTP 404
     │   │                        read: drift; delete: already done
     │   ├── InvalidInputError    other 4xx: parameters, signature, permissions; never retried
     │   │   └── BatchTooLargeError   Parameter.Maximum on AddBulkPhoneNumbers; .maximum: split and retry
     │   └── ThrottledError       Throttling* or a 5xx; retried with backoff until the budget is spent;
-    │                            .attempts says how many were made
+    │                            .retry_after_ms: the wait the API asked for
     ├── TransportError           no usable answer (refused, reset, timeout, non-JSON body);
     │                            outcome_unknown unless the connection was never made
     └── PartialFailureError      some numbers were bound and others rejected: .bound, .rejected
@@ -20,7 +21,7 @@
 Messages say what was being done, to what, and why::
 
     adding 120 phone numbers to CCC instance d278629c-…, batch 2/3: Throttling.User: Request was
-    denied due to user flow control. (gave up after 6 attempts)
+    denied due to user flow control. (HTTP 400, request id 6F0C…; gave up after 6 attempts)
 
 The client sets ``action`` (``adding 120 phone numbers to CCC instance …``); the executor may
 :meth:`CccError.annotate` it with context only it knows (``batch 2/3``).
@@ -101,13 +102,17 @@ class CccError(Exception):
         #: True when the request may have been applied even though no success answer arrived:
         #: re-read the live state before repeating a non-idempotent call.
         self.outcome_unknown = outcome_unknown
+        #: How many requests were made (the client's retries included).
+        self.attempts = 1
+        #: Why the client stopped retrying, when it retried at all: ``gave up after 6 attempts``.
+        self.retry_note: str | None = None
 
     def annotate(self, detail: str) -> None:
         """Add caller context to the action (``batch 2/3``), keeping the reason as it is."""
         self.action = f"{self.action}, {detail}"
 
     def _suffix(self) -> str:
-        return ""
+        return self.retry_note or ""
 
     def __str__(self) -> str:
         text = f"{self.action}: {self.reason}"
@@ -142,9 +147,11 @@ class ApiError(CccError):
         self.http_status = http_status
 
     def _suffix(self) -> str:
-        return f"HTTP {self.http_status}, request id {self.request_id}" if self.request_id else (
-            f"HTTP {self.http_status}"
-        )
+        parts = [f"HTTP {self.http_status}"]
+        if self.request_id:
+            parts.append(f"request id {self.request_id}")
+        base = ", ".join(parts)
+        return f"{base}; {self.retry_note}" if self.retry_note else base
 
 
 class NotFoundError(ApiError):
@@ -183,7 +190,6 @@ class ThrottledError(ApiError):
         code: str,
         message: str,
         http_status: int,
-        attempts: int = 1,
         request_id: str | None = None,
         outcome_unknown: bool = False,
         retry_after_ms: int | None = None,
@@ -192,16 +198,9 @@ class ThrottledError(ApiError):
             action, code=code, message=message, http_status=http_status,
             request_id=request_id, outcome_unknown=outcome_unknown,
         )
-        #: How many requests were made before giving up.
-        self.attempts = attempts
         #: The wait the API asked for (``x-acs-retry-after``), if it named one.
         self.retry_after_ms = retry_after_ms
 
-    def _suffix(self) -> str:
-        base = super()._suffix()
-        if self.attempts > 1:
-            return f"{base}; gave up after {self.attempts} attempts"
-        return base
 
 
 class TransportError(CccError):
@@ -213,18 +212,15 @@ class TransportError(CccError):
         reason: str,
         *,
         outcome_unknown: bool,
-        attempts: int = 1,
     ) -> None:
         super().__init__(action, reason, outcome_unknown=outcome_unknown)
-        #: How many requests were made before giving up.
-        self.attempts = attempts
 
     def _suffix(self) -> str:
         parts = []
         if self.outcome_unknown:
             parts.append("the request may have been applied")
-        if self.attempts > 1:
-            parts.append(f"gave up after {self.attempts} attempts")
+        if self.retry_note:
+            parts.append(self.retry_note)
         return "; ".join(parts)
 
 
