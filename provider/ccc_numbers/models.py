@@ -45,6 +45,7 @@ from pydantic import (
     PlainValidator,
     Tag,
     ValidationError,
+    ValidationInfo,
     WrapValidator,
 )
 from pydantic_core import PydanticCustomError
@@ -339,12 +340,69 @@ def _validate_flag(value: object) -> object:
 
 
 def _unknown_or_none_passes(value: object, handler: Callable[[object], object]) -> object:
-    # Called once per number in the mapping form: the common types are tested first.
-    if type(value) is dict or type(value) is list:
-        return handler(value)
     if value is None or is_unknown(value):
         return value
     return handler(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Overrides:
+    """One number's own settings from the mapping form; None means "use the resource-level one"."""
+
+    usage: object = None  # Usage or an unknown
+    contact_flow_id: object = None
+    skill_group_ids: object = None  # a list (of ids or unknowns) or an unknown
+
+
+_NO_OVERRIDES: Final = _Overrides()
+_PER_NUMBER_KEY_SET: Final = frozenset(_PER_NUMBER_KEYS)
+
+
+def _plain_id(value: object) -> bool:
+    return type(value) is str and value != "" and value == value.strip()
+
+
+def _plain_overrides(value: dict[Any, Any], plain_groups: set[tuple[object, ...]]) -> _Overrides | None:
+    """The overrides of a plainly valid per-number mapping, else None (pydantic then says why).
+
+    Building a pydantic model per number costs several microseconds; at 10,000 numbers that is
+    most of check's budget, and almost every value is plainly valid. `plain_groups` remembers the
+    skill group lists already found plain during this check.
+    """
+    if not value.keys() <= _PER_NUMBER_KEY_SET:
+        return None
+    usage = value.get("usage")
+    if usage is not None:
+        usage = _USAGES_BY_VALUE.get(usage) if type(usage) is str else None
+        if usage is None:
+            return None
+    flow = value.get("contact_flow_id")
+    if flow is not None and not _plain_id(flow):
+        return None
+    groups = value.get("skill_group_ids")
+    if groups is not None:
+        if type(groups) is not list:
+            return None
+        key = tuple(groups)
+        if key not in plain_groups:
+            if not all(_plain_id(g) for g in groups):
+                return None
+            plain_groups.add(key)
+    return _Overrides(usage, flow, groups)
+
+
+def _per_number_value(value: object, handler: Callable[[object], object], info: ValidationInfo) -> object:
+    if type(value) is dict:
+        plain = _plain_overrides(value, info.context["plain_groups"] if info.context else set())
+        if plain is not None:
+            return plain
+    elif value is None:
+        return _NO_OVERRIDES
+    elif is_unknown(value):
+        return value
+    args = handler(value)  # the full model: errors with their paths
+    assert isinstance(args, _NumberArgs)
+    return _Overrides(args.usage, args.contact_flow_id, args.skill_group_ids)
 
 
 def _numbers_form(value: object) -> str | None:
@@ -378,7 +436,7 @@ class _NumberArgs(BaseModel):
 _UnknownNumbers = Annotated[object, PlainValidator(lambda value: value), Tag("unknown")]
 _NumberList = Annotated[list[Annotated[object, PlainValidator(_validate_number)]], Tag("list")]
 _NumberMapping = Annotated[
-    dict[Any, Annotated[_NumberArgs, WrapValidator(_unknown_or_none_passes)]], Tag("mapping")
+    dict[Any, Annotated[_NumberArgs, WrapValidator(_per_number_value)]], Tag("mapping")
 ]
 # A discriminated union, so that an error names the form the user chose, not both forms.
 _NumbersIn = Annotated[
@@ -475,46 +533,6 @@ def _reason(error: Mapping[str, Any]) -> str:  # noqa: PLR0911  (one return per 
     return f"is not valid: {error['msg']}"
 
 
-@dataclass(frozen=True, slots=True)
-class _Defaults:
-    """The resource-level settings, resolved for one number at a time."""
-
-    usage: object  # Usage, an unknown, or None when not given
-    contact_flow_id: object
-    skill_group_ids: object  # a sorted list, or a value holding an unknown
-
-
-def _groups_value(ids: list[object] | None, path: Callable[[], str], failures: list[Failure]) -> object:
-    """The canonical skill group ids (sorted), or the value as given when it holds an unknown."""
-    if ids is None:
-        return []
-    if len(ids) == 1 and not is_unknown(ids[0]):
-        return ids  # the common case, nothing to sort or compare
-    seen: dict[object, int] = {}
-    for index, group in enumerate(ids):
-        if is_unknown(group):
-            continue
-        if group in seen:
-            shown, where = json.dumps(group, ensure_ascii=False), path()
-            failures.append(
-                Failure(f"{where}[{index}]", f"{shown} is listed twice (also at {where}[{seen[group]}])")
-            )
-        else:
-            seen[group] = index
-    if any(is_unknown(group) for group in ids):
-        return ids
-    return sorted(ids, key=str)
-
-
-def _settings_value(usage: object, flow: object, groups: object) -> dict[str, Any]:
-    value: dict[str, Any] = {}
-    if flow is not None:
-        value["contact_flow_id"] = flow
-    value["skill_group_ids"] = list(groups) if isinstance(groups, list) else groups
-    value["usage"] = usage.value if isinstance(usage, Usage) else usage
-    return value
-
-
 def _toll_free_failure(number: str, usage: Usage, where: str) -> str:
     return f"{number} is a 400 number and can only be bound for Inbound calls, not {usage}{where}"
 
@@ -543,115 +561,153 @@ class _NumberIndex:
         )
 
 
-def _resolve_list(
-    raw: list[Any], checked: list[object], defaults: _Defaults, failures: list[Failure]
-) -> object:
-    """The canonical numbers mapping from the list form (or the unknown element that prevents it)."""
-    if not checked:
-        failures.append(Failure("numbers", "must list at least one phone number"))
-        return {}
-    usage = defaults.usage
-    explicit = isinstance(usage, Usage)
-    resolved: dict[str, dict[str, Any]] = {}
-    unknown: object = None
-    index = _NumberIndex()
-    groups = defaults.skill_group_ids
-    flow = defaults.contact_flow_id
-    # Two templates: 400 numbers get Inbound when no usage is given, the others Bidirection.
-    plain_value = _settings_value(usage if usage is not None else Usage.BIDIRECTION, flow, groups)
-    toll_free_value = _settings_value(usage if usage is not None else Usage.INBOUND, flow, groups)
-    for position, number in enumerate(checked):
-        if not isinstance(number, str):  # an unknown element: the mapping cannot be built
-            unknown = number
-            continue
-        duplicate = index.first(number, raw[position], position)
-        if duplicate is not None:
-            failures.append(duplicate)
-            continue
-        if is_toll_free(number):
-            if explicit and usage is not Usage.INBOUND:
-                assert isinstance(usage, Usage)
-                failures.append(
-                    Failure(
-                        _number_path(position),
-                        _toll_free_failure(
-                            number,
-                            usage,
-                            " (the usage of every number in the list); give it usage Inbound in the"
-                            " mapping form of numbers",
-                        ),
+class _Resolver:
+    """Resolves validated inputs into canonical numbers, collecting the cross-field failures."""
+
+    def __init__(self, args: _BindingArgs) -> None:
+        self.failures: list[Failure] = []
+        # Sorted skill group lists by their spelling: thousands of numbers usually share a few.
+        self._groups: dict[tuple[object, ...], list[object]] = {}
+        self.usage = args.usage  # Usage, an unknown, or None when not given
+        self.flow = args.contact_flow_id
+        groups = args.skill_group_ids
+        self.groups: object = (
+            groups if is_unknown(groups) else self._sorted_groups(groups, lambda: "skill_group_ids")
+        )
+
+    def _sorted_groups(self, ids: list[object] | None, path: Callable[[], str]) -> object:
+        """The canonical skill group ids (sorted), or the list as given when it holds an unknown."""
+        if ids is None:
+            return []
+        key = tuple(ids)
+        known = self._groups.get(key)
+        if known is not None:
+            return known
+        seen: dict[object, int] = {}
+        for index, group in enumerate(ids):
+            if is_unknown(group):
+                continue
+            if group in seen:
+                shown, where = json.dumps(group, ensure_ascii=False), path()
+                self.failures.append(
+                    Failure(f"{where}[{index}]", f"{shown} is listed twice (also at {where}[{seen[group]}])")
+                )
+                return ids
+            seen[group] = index
+        result = ids if any(is_unknown(group) for group in ids) else sorted(ids, key=str)
+        self._groups[key] = result
+        return result
+
+    def numbers(self, checked: object, raw: Any) -> object:
+        """The canonical numbers mapping (or the unknown standing in for it)."""
+        if isinstance(checked, list):
+            return self._from_list(list(raw), checked)
+        if isinstance(checked, dict):
+            return self._from_mapping(checked)
+        return checked  # unknown during preview
+
+    def _from_list(self, raw: list[Any], checked: list[object]) -> object:
+        if not checked:
+            self.failures.append(Failure("numbers", "must list at least one phone number"))
+            return {}
+        usage, flow, groups = self.usage, self.flow, self.groups
+        explicit = isinstance(usage, Usage)
+        # Two templates: 400 numbers get Inbound when no usage is given, the others Bidirection.
+        plain_value = _settings_value(usage if usage is not None else Usage.BIDIRECTION, flow, groups)
+        toll_free_value = _settings_value(usage if usage is not None else Usage.INBOUND, flow, groups)
+        copy_groups = isinstance(groups, list)
+        resolved: dict[str, dict[str, Any]] = {}
+        unknown: object = None
+        index = _NumberIndex()
+        for position, number in enumerate(checked):
+            if not isinstance(number, str):  # an unknown element: the mapping cannot be built
+                unknown = number
+                continue
+            duplicate = index.first(number, raw[position], position)
+            if duplicate is not None:
+                self.failures.append(duplicate)
+                continue
+            template = plain_value
+            if is_toll_free(number):
+                if explicit and usage is not Usage.INBOUND:
+                    assert isinstance(usage, Usage)
+                    where = (
+                        " (the usage of every number in the list); give it usage Inbound in the mapping"
+                        " form of numbers"
                     )
+                    self.failures.append(
+                        Failure(_number_path(position), _toll_free_failure(number, usage, where))
+                    )
+                    continue
+                template = toll_free_value
+            value = dict(template)
+            if copy_groups:
+                value["skill_group_ids"] = list(groups)  # type: ignore[call-overload]
+            resolved[number] = value
+        if unknown is not None:
+            return unknown
+        return {number: resolved[number] for number in sorted(resolved)}
+
+    def _from_mapping(self, checked: dict[Any, Any]) -> dict[str, Any]:
+        if not checked:
+            self.failures.append(Failure("numbers", "must map at least one phone number to its settings"))
+            return {}
+        resolved: dict[str, Any] = {}
+        index = _NumberIndex()
+        for key, own in checked.items():
+            if not isinstance(key, str):
+                self.failures.append(
+                    Failure(_key_path(key), f"must be a phone number (a string), not {_describe(key)}")
                 )
                 continue
-            template = toll_free_value
-        else:
-            template = plain_value
-        value = dict(template)
-        if isinstance(groups, list):
-            value["skill_group_ids"] = list(groups)
-        resolved[number] = value
-    if unknown is not None:
-        return unknown
-    return {number: resolved[number] for number in sorted(resolved)}
+            try:
+                number = normalize_number(key)
+            except ValueError as exc:
+                self.failures.append(Failure(_key_path(key), str(exc)))
+                continue
+            duplicate = index.first(number, key, key)
+            if duplicate is not None:
+                self.failures.append(duplicate)
+            elif not isinstance(own, _Overrides):
+                resolved[number] = own  # unknown during preview: the settings are, the number is not
+            else:
+                value = self._one_number(number, key, own)
+                if value is not None:
+                    resolved[number] = value
+        return {number: resolved[number] for number in sorted(resolved)}
+
+    def _one_number(self, number: str, key: str, own: _Overrides) -> dict[str, Any] | None:
+        """One number's canonical settings in the mapping form, or None after adding a failure."""
+        usage = own.usage if own.usage is not None else self.usage
+        toll_free = is_toll_free(number)
+        if toll_free and isinstance(usage, Usage) and usage is not Usage.INBOUND:
+            if own.usage is not None:
+                self.failures.append(
+                    Failure(f"{_key_path(key)}.usage", _toll_free_failure(number, usage, ""))
+                )
+            else:
+                where = " (the resource-level usage); give this number usage Inbound"
+                self.failures.append(Failure(_key_path(key), _toll_free_failure(number, usage, where)))
+            return None
+        if usage is None:
+            usage = Usage.INBOUND if toll_free else Usage.BIDIRECTION
+        groups = own.skill_group_ids
+        if groups is None:
+            groups = self.groups
+        elif not is_unknown(groups):
+            assert isinstance(groups, list)
+            groups = self._sorted_groups(groups, lambda: f"{_key_path(key)}.skill_group_ids")
+        flow = own.contact_flow_id if own.contact_flow_id is not None else self.flow
+        return _settings_value(usage, flow, groups)
 
 
-def _resolve_mapping(
-    checked: Mapping[Any, Any], defaults: _Defaults, failures: list[Failure]
-) -> dict[str, Any]:
-    """The canonical numbers mapping from the mapping form: per-number settings over the defaults."""
-    if not checked:
-        failures.append(Failure("numbers", "must map at least one phone number to its settings"))
-        return {}
-    resolved: dict[str, Any] = {}
-    index = _NumberIndex()
-    for key, args in checked.items():
-        if not isinstance(key, str):
-            failures.append(
-                Failure(_key_path(key), f"must be a phone number (a string), not {_describe(key)}")
-            )
-            continue
-        try:
-            number = normalize_number(key)
-        except ValueError as exc:
-            failures.append(Failure(_key_path(key), str(exc)))
-            continue
-        duplicate = index.first(number, key, key)
-        if duplicate is not None:
-            failures.append(duplicate)
-        elif args is not None and not isinstance(args, _NumberArgs):
-            resolved[number] = args  # unknown during preview: the settings are, the number is not
-        else:
-            value = _resolve_number(number, key, args, defaults, failures)
-            if value is not None:
-                resolved[number] = value
-    return {number: resolved[number] for number in sorted(resolved)}
-
-
-def _resolve_number(
-    number: str, key: str, args: _NumberArgs | None, defaults: _Defaults, failures: list[Failure]
-) -> dict[str, Any] | None:
-    """One number's canonical settings in the mapping form, or None after adding a failure."""
-    own_usage = args.usage if args is not None else None
-    usage = own_usage if own_usage is not None else defaults.usage
-    toll_free = is_toll_free(number)
-    if toll_free and isinstance(usage, Usage) and usage is not Usage.INBOUND:
-        if own_usage is not None:
-            failures.append(Failure(f"{_key_path(key)}.usage", _toll_free_failure(number, usage, "")))
-        else:
-            where = " (the resource-level usage); give this number usage Inbound"
-            failures.append(Failure(_key_path(key), _toll_free_failure(number, usage, where)))
-        return None
-    if usage is None:
-        usage = Usage.INBOUND if toll_free else Usage.BIDIRECTION
-    flow = args.contact_flow_id if args is not None else None
-    own_groups = args.skill_group_ids if args is not None else None
-    if own_groups is None:
-        groups = defaults.skill_group_ids
-    elif is_unknown(own_groups):
-        groups = own_groups
-    else:
-        groups = _groups_value(own_groups, lambda: f"{_key_path(key)}.skill_group_ids", failures)
-    return _settings_value(usage, flow if flow is not None else defaults.contact_flow_id, groups)
+def _settings_value(usage: object, flow: object, groups: object) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    if flow is not None:
+        value["contact_flow_id"] = flow
+    value["skill_group_ids"] = list(groups) if isinstance(groups, list) else groups
+    value["usage"] = usage.value if isinstance(usage, Usage) else usage
+    return value
 
 
 def check_inputs(news: Mapping[str, Any]) -> CheckOutcome:
@@ -671,28 +727,17 @@ def check_inputs(news: Mapping[str, Any]) -> CheckOutcome:
         # Sorted before validation so that failures come out in the same order on every run.
         given["numbers"] = {key: numbers[key] for key in sorted(numbers, key=str)}
     try:
-        args = _BindingArgs.model_validate(given)
+        args = _BindingArgs.model_validate(given, context={"plain_groups": set()})
     except ValidationError as exc:
         failures = tuple(
             Failure(_path(error["loc"]), _reason(error)) for error in exc.errors(include_url=False)
         )
         return CheckOutcome(inputs=given, failures=failures)
 
-    failures_found: list[Failure] = []
-    groups: object = args.skill_group_ids
-    if not is_unknown(groups):
-        groups = _groups_value(args.skill_group_ids, lambda: "skill_group_ids", failures_found)
-    defaults = _Defaults(usage=args.usage, contact_flow_id=args.contact_flow_id, skill_group_ids=groups)
-    checked = args.numbers
-    canonical_numbers: object
-    if isinstance(checked, list):
-        canonical_numbers = _resolve_list(list(given["numbers"]), checked, defaults, failures_found)
-    elif isinstance(checked, dict):
-        canonical_numbers = _resolve_mapping(checked, defaults, failures_found)
-    else:
-        canonical_numbers = checked  # unknown during preview
-    if failures_found:
-        return CheckOutcome(inputs=given, failures=tuple(failures_found))
+    resolver = _Resolver(args)
+    canonical_numbers = resolver.numbers(args.numbers, given["numbers"])
+    if resolver.failures:
+        return CheckOutcome(inputs=given, failures=tuple(resolver.failures))
     return CheckOutcome(
         inputs={
             "adopt_existing": args.adopt_existing,

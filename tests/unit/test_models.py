@@ -7,6 +7,7 @@ import re
 import string
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -829,6 +830,36 @@ def test_every_number_gets_inbound_if_400_else_the_given_usage(news: dict[str, A
     for number, value in canonical(news)["numbers"].items():
         if is_toll_free(number):
             assert value["usage"] == "Inbound"
+
+
+_messy_value = st.none() | st.fixed_dictionaries(
+    {},
+    optional={
+        "usage": st.sampled_from(["Inbound", "Outbound", "Bidirection", "inbound", 1.0, UNKNOWN]),
+        "contact_flow_id": st.sampled_from(["f1", "", " f1", 2.0, UNKNOWN]),
+        "skill_group_ids": st.sampled_from(["g1", None, UNKNOWN])
+        | st.lists(st.sampled_from(["g1", "g2", "", " g1", 3.0, UNKNOWN, Unknown()]), max_size=3),
+        "usgae": st.just("Inbound"),
+    },
+)
+_messy_key = st.sampled_from(["02160660000", "021 6066 0000", "02160660001", "4001000000", "021.6066", "400"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    numbers=st.dictionaries(_messy_key, _messy_value, max_size=4),
+    usage=st.sampled_from([None, "Inbound", "Bidirection"]),
+    groups=st.sampled_from([None, ["g2"], ["g2", "g1"]]),
+)
+def test_the_fast_path_for_per_number_settings_agrees_with_the_model(
+    numbers: dict[str, Any], usage: str | None, groups: list[str] | None
+) -> None:
+    """Skipping the pydantic model for plainly valid per-number settings changes no result."""
+    news = {"instance_id": INSTANCE, "numbers": numbers, "usage": usage, "skill_group_ids": groups}
+    fast = check_inputs(news)
+    with mock.patch.object(models, "_plain_overrides", return_value=None):
+        slow = check_inputs(news)
+    assert fast == slow
 
 
 def test_canonical_equal_ignores_engine_and_output_keys() -> None:
