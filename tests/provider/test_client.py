@@ -7,6 +7,7 @@ import http.server
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -404,27 +405,31 @@ def test_dropped_remove_is_retried_into_not_found(client: CccClient, ccc_emulato
     assert ccc_emulator.bindings(INSTANCE) == []
 
 
-def test_read_timeout_is_retried_for_list_not_for_add(ccc_emulator: Emulator, waits: list[float]) -> None:
-    """No answer within the read timeout: list tries max_attempts times, AddBulk once.
+def test_read_timeout_is_retried_for_list_not_for_add(waits: list[float]) -> None:
+    """No answer within the read timeout: list tries max_attempts times, AddBulk once (and it applied).
 
-    The emulator journals a request only once handled, and a timed-out one never is, so the
-    attempts are counted from the retry waits.
+    A private emulator: the timed-out requests finish after the client gave up, and must not land
+    in the next test's state.
     """
-    c = CccClient(runtime_for(emu_endpoint(ccc_emulator), read_timeout_ms=100,
-                              retry=RetryPolicy(2, 0, 0, 60)))
-    ccc_emulator.inject("latency", ms=400)
-    with pytest.raises(TransportError) as listing:
-        c.list_numbers(INSTANCE)
-    assert str(listing.value) == (
-        f"listing the phone numbers of CCC instance {INSTANCE}: no answer from "
-        f"http://{ccc_emulator.endpoint} within 100 ms (the request may have been applied; gave up after "
-        "2 attempts)"
-    )
-    with pytest.raises(TransportError) as adding:
-        c.add_bulk(INSTANCE, [demo.landline(25)], PLAIN)
-    assert adding.value.outcome_unknown is True
-    assert adding.value.attempts == 1
-    assert waits == [0.0]  # one wait between the two list attempts, none for the add
+    with Emulator() as emu:
+        c = CccClient(runtime_for(emu_endpoint(emu), read_timeout_ms=100, retry=RetryPolicy(2, 0, 0, 60)))
+        emu.inject("latency", ms=300)
+        with pytest.raises(TransportError) as listing:
+            c.list_numbers(INSTANCE)
+        assert str(listing.value) == (
+            f"listing the phone numbers of CCC instance {INSTANCE}: no answer from "
+            f"http://{emu.endpoint} within 100 ms (the request may have been applied; gave up after "
+            "2 attempts)"
+        )
+        with pytest.raises(TransportError) as adding:
+            c.add_bulk(INSTANCE, [demo.landline(25)], PLAIN)
+        assert (adding.value.outcome_unknown, adding.value.attempts) == (True, 1)
+        assert waits == [0.0]  # one wait between the two list attempts, none for the add
+        deadline = time.monotonic() + 5
+        while emu.calls() < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert (emu.calls("ListPhoneNumbers"), emu.calls("AddBulkPhoneNumbers")) == (2, 1)
+        assert [b["number"] for b in emu.bindings(INSTANCE)] == [demo.landline(25)]
 
 
 def test_non_json_502_is_a_transport_error(client: CccClient, ccc_emulator: Emulator) -> None:
