@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ServiceError
@@ -161,6 +161,10 @@ class _Instance:
     id: str
     flows: dict[str, ContactFlow]
     groups: dict[str, SkillGroup]
+    # Wire objects shared by every number with the same flow / skill-group set: a 10,000-number
+    # listing builds each of them once (they are serialised straight away, never mutated).
+    flow_wire: dict[str, dict[str, Any]] = field(default_factory=dict)
+    groups_wire: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
 
 
 def _instance(tx: Tx, instance_id: str) -> _Instance:
@@ -221,12 +225,24 @@ def _contact_flow_wire(flow: ContactFlow) -> dict[str, Any]:
 
 
 def _skill_groups_wire(b: Binding, inst: _Instance) -> dict[str, Any]:
-    return {
-        "SkillGroup": [
-            {"SkillGroupId": sg, "SkillGroupName": inst.groups[sg].name if sg in inst.groups else ""}
-            for sg in b.skill_group_ids
-        ]
-    }
+    wire = inst.groups_wire.get(b.skill_group_ids)
+    if wire is None:
+        groups = inst.groups
+        wire = {
+            "SkillGroup": [
+                {"SkillGroupId": sg, "SkillGroupName": groups[sg].name if sg in groups else ""}
+                for sg in b.skill_group_ids
+            ]
+        }
+        inst.groups_wire[b.skill_group_ids] = wire
+    return wire
+
+
+def _location(number: str) -> tuple[str, str]:
+    for code, loc in _AREA_CODES.items():
+        if number.startswith(code):
+            return loc
+    return ("", "")
 
 
 def _number_wire(b: Binding, n: PurchasedNumber) -> dict[str, Any]:
@@ -249,14 +265,16 @@ def _phone_number(
 ) -> dict[str, Any]:
     out = _number_wire(b, n)
     if listing:
-        city, province = next(
-            (loc for code, loc in _AREA_CODES.items() if b.number.startswith(code)), ("", "")
-        )
+        city, province = _location(b.number)
         out.update(
             {"Assignee": "", "City": city, "Province": province, "NumberCommodityStatus": 1, "SipTelX": ""}
         )
-    if b.contact_flow_id is not None and b.contact_flow_id in inst.flows:
-        out["ContactFlow"] = _contact_flow_wire(inst.flows[b.contact_flow_id])
+    flow_id = b.contact_flow_id
+    if flow_id is not None and flow_id in inst.flows:
+        flow = inst.flow_wire.get(flow_id)
+        if flow is None:
+            flow = inst.flow_wire[flow_id] = _contact_flow_wire(inst.flows[flow_id])
+        out["ContactFlow"] = flow
     if skill_groups:
         out["SkillGroups"] = _skill_groups_wire(b, inst)
     return out
