@@ -118,10 +118,13 @@ class Settings:
     skill_group_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        # Two spellings of one set must compare (and group into batches) as equal.
+        # Two spellings of one set must compare (and group into batches) as equal, and a list or
+        # a plain string usage from a caller must not make the value unhashable or unequal.
         ids = self.skill_group_ids
-        if any(a >= b for a, b in itertools.pairwise(ids)):
+        if type(ids) is not tuple or any(a >= b for a, b in itertools.pairwise(ids)):
             object.__setattr__(self, "skill_group_ids", tuple(sorted(set(ids))))
+        if type(self.usage) is not Usage:
+            object.__setattr__(self, "usage", Usage(self.usage))
 
     @property
     def sort_key(self) -> tuple[str, bool, str, tuple[str, ...]]:
@@ -380,15 +383,24 @@ def _plain_overrides(value: dict[Any, Any], plain_groups: set[tuple[object, ...]
     if flow is not None and not _plain_id(flow):
         return None
     groups = value.get("skill_group_ids")
-    if groups is not None:
-        if type(groups) is not list:
-            return None
-        key = tuple(groups)
-        if key not in plain_groups:
-            if not all(_plain_id(g) for g in groups):
-                return None
-            plain_groups.add(key)
+    if groups is not None and not _plain_group_list(groups, plain_groups):
+        return None
     return _Overrides(usage, flow, groups)
+
+
+def _plain_group_list(groups: object, plain_groups: set[tuple[object, ...]]) -> bool:
+    if type(groups) is not list:
+        return False
+    key = tuple(groups)
+    try:
+        if key in plain_groups:
+            return True
+    except TypeError:  # an unhashable element: certainly not plain
+        return False
+    if not all(_plain_id(g) for g in groups):
+        return False
+    plain_groups.add(key)
+    return True
 
 
 def _per_number_value(value: object, handler: Callable[[object], object], info: ValidationInfo) -> object:
@@ -615,7 +627,7 @@ class _Resolver:
         # Two templates: 400 numbers get Inbound when no usage is given, the others Bidirection.
         plain_value = _settings_value(usage if usage is not None else Usage.BIDIRECTION, flow, groups)
         toll_free_value = _settings_value(usage if usage is not None else Usage.INBOUND, flow, groups)
-        copy_groups = isinstance(groups, list)
+        group_list = groups if isinstance(groups, list) else None
         resolved: dict[str, dict[str, Any]] = {}
         unknown: object = None
         index = _NumberIndex()
@@ -641,8 +653,8 @@ class _Resolver:
                     continue
                 template = toll_free_value
             value = dict(template)
-            if copy_groups:
-                value["skill_group_ids"] = list(groups)  # type: ignore[call-overload]
+            if group_list is not None:
+                value["skill_group_ids"] = list(group_list)  # each number its own list
             resolved[number] = value
         if unknown is not None:
             return unknown
@@ -720,7 +732,7 @@ def check_inputs(news: Mapping[str, Any]) -> CheckOutcome:
     given = {
         key: value
         for key, value in news.items()
-        if value is not None and not key.startswith("__") and key not in OUTPUT_KEYS
+        if value is not None and not str(key).startswith("__") and key not in OUTPUT_KEYS
     }
     numbers = given.get("numbers")
     if isinstance(numbers, Mapping) and not is_unknown(numbers):
@@ -803,8 +815,8 @@ def canonical_equal(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
     """True when two sets of canonical inputs (or outputs) declare the same binding.
 
     Ignores ``__provider`` and the output-only keys. An unknown value in `news` never equals a
-    stored value: `pulumi.output.Unknown` compares by identity and state never holds the sentinel,
-    so plain equality is enough (and walking 10,000 numbers for unknowns would cost more than it).
+    stored value, because `pulumi.output.Unknown` compares by identity and state never holds the
+    sentinel string; so plain equality is enough, and no walk over 10,000 numbers is needed.
     """
     return _canonical_part(olds) == _canonical_part(news)
 

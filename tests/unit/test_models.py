@@ -199,6 +199,16 @@ def test_settings_sort_and_deduplicate_skill_groups() -> None:
     assert (a, hash(a), a.skill_group_ids) == (b, hash(b), (GROUP_A, GROUP_B))
 
 
+def test_settings_accept_a_list_and_a_plain_usage_string() -> None:
+    """A caller's list of skill groups and plain usage string still make hashable, equal settings."""
+    loose = Settings("Inbound", None, [GROUP_B, GROUP_A])  # type: ignore[arg-type]
+    assert (loose, hash(loose) == hash(Settings(Usage.INBOUND, None, (GROUP_A, GROUP_B)))) == (
+        Settings(Usage.INBOUND, None, (GROUP_A, GROUP_B)),
+        True,
+    )
+    assert type(loose.usage) is Usage
+
+
 def test_settings_sort_key_orders_every_field() -> None:
     """The sort key orders by usage, then contact flow (none first), then skill groups."""
     ordered = [
@@ -602,6 +612,11 @@ FAILURE_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [('numbers["02160660000"].skill_group_ids[0]', "must not be empty; remove the empty id")],
     ),
     (
+        "a skill group id that is a mapping",
+        {"numbers": {"02160660000": {"skill_group_ids": [{"id": GROUP_A}]}}},
+        [('numbers["02160660000"].skill_group_ids[0]', "must be a skill group id (a string), not a mapping")],
+    ),
+    (
         "adopt_existing as a string",
         {"numbers": _ONE, "adopt_existing": "true"},
         [("adopt_existing", 'must be true or false, not the string "true"')],
@@ -838,7 +853,7 @@ _messy_value = st.none() | st.fixed_dictionaries(
         "usage": st.sampled_from(["Inbound", "Outbound", "Bidirection", "inbound", 1.0, UNKNOWN]),
         "contact_flow_id": st.sampled_from(["f1", "", " f1", 2.0, UNKNOWN]),
         "skill_group_ids": st.sampled_from(["g1", None, UNKNOWN])
-        | st.lists(st.sampled_from(["g1", "g2", "", " g1", 3.0, UNKNOWN, Unknown()]), max_size=3),
+        | st.lists(st.sampled_from(["g1", "g2", "", " g1", 3.0, UNKNOWN, Unknown(), {}]), max_size=3),
         "usgae": st.just("Inbound"),
     },
 )
