@@ -3,9 +3,9 @@
 Owns the plan values (`Remove`, `AddBatch`, `Modify`, `Plan`), `compute_plan`, `find_conflicts` and
 the batching rule (`Limits`, `rebatch`, `reduced_batch_size`): numbers are bound in batches of
 identical settings, each batch at most `batch_size` numbers, as few batches as possible, also after
-the executor re-batches to a smaller size. The order of
-every collection is declared here once: removes by number; batches by settings, then first number;
-modifies by number. The executor runs removes, then batches, then modifies.
+the executor re-batches to a smaller size. The order of every collection is declared here once:
+removes by number; batches by settings, then first number; modifies by number. The executor runs
+removes, then batches, then modifies.
 
 Must not do I/O, read the clock, use randomness, or use the API's wire names; the executor turns a
 plan into calls and never re-batches on its own (it asks `rebatch` after a too-large refusal).
@@ -33,7 +33,7 @@ __all__ = [
     "reduced_batch_size",
 ]
 
-#: The service's undocumented cap is at least this (see ccc-api.md §12); configurable per stack.
+#: Numbers per bind call unless configured: the service's cap is undocumented, and 100 is safe.
 DEFAULT_BATCH_SIZE: Final = 100
 
 
