@@ -101,9 +101,11 @@ class EmulatorCore:
             raise ValueError(f"max_batch_size must be at least 1, got {max_batch_size}")
         self.default_seed: Seed = load_seed(seed) if seed is not None else parse_seed(demo.demo_seed())
         self.store = Store(os.fspath(state_path) if state_path is not None else None)
-        # An existing state file wins over the seed: that is what a restart means.
-        if not self.store.is_seeded():
-            self.store.replace(self.default_seed)
+        # An existing state file wins over the seed: that is what a restart means. Checked and
+        # seeded in one transaction, so two processes opening a new file seed it once.
+        with self.store.transaction() as tx:
+            if not tx.is_seeded():
+                tx.replace(self.default_seed)
         self.faults = Faults(rng_seed)
         self.journal = Journal()
         self.nonces = NonceStore()

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -345,3 +346,42 @@ def test_cli_refuses_a_bad_seed(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr == "ccc-emulator: seed: missing key 'access_keys'\n"
+
+
+@pytest.mark.slow
+def test_two_processes_race_on_one_state_file(tmp_path: Path) -> None:
+    """A CLI process and an in-process emulator add the same numbers concurrently: each binds exactly once."""
+    state = tmp_path / "race.db"
+    cli = Cli("--state", str(state))
+    try:
+        with Emulator(state_path=state) as local:
+            endpoints = [cli.endpoint, local.endpoint]
+            numbers = [demo.landline(i) for i in range(40)]
+            results: list[Any] = []
+            errors: list[BaseException] = []
+
+            def worker(endpoint: str, chunk: list[str]) -> None:
+                try:
+                    results.append(add_bulk(client_at(endpoint), chunk))
+                except BaseException as exc:  # collected, asserted below
+                    errors.append(exc)
+
+            threads = [
+                threading.Thread(
+                    target=worker, args=(endpoints[k // 4], numbers[(k * 10) % 40 : (k * 10) % 40 + 10])
+                )
+                for k in range(8)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert errors == []
+            bound = [p.number for body in results for p in body.phone_numbers.phone_number]
+            used = [n for body in results for n in body.userd_phone_numbers.userd_phone_number]
+            assert sorted(bound) == sorted(numbers)  # every number bound once, by one of the two
+            assert len(used) == 40  # and reported as used to the other call
+            assert sorted(b["number"] for b in local.bindings(INSTANCE)) == sorted(numbers)
+    finally:
+        cli.stop()
+        cli.kill()
