@@ -54,7 +54,7 @@ _SIGNED_PARAM = re.compile(
     r"(?P<name>AccessKeyId|Signature|SecurityToken|SignatureNonce|BearerToken)=[^&\s'\"()]*"
 )
 # ACS3 Authorization header value, in case an SDK message ever quotes request headers.
-_AUTH_HEADER = re.compile(r"(ACS3-[A-Z0-9-]+ Credential=)[^\s,]+(,SignedHeaders=[^,]*,Signature=)[0-9a-f]+")
+_AUTH_HEADER = re.compile(r"(ACS3-[A-Z0-9-]+ Credential=)[^\s,]+(,SignedHeaders=[^,]*,Signature=)[^\s,'\"]+")
 _REDACTED = "***"
 
 
@@ -63,8 +63,9 @@ def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
 
     Every SDK message passes through here before it becomes part of one of our errors or a log line.
     """
-    out = _SIGNED_PARAM.sub(lambda m: f"{m.group('name')}={_REDACTED}", text)
-    out = _AUTH_HEADER.sub(rf"\g<1>{_REDACTED}\g<2>{_REDACTED}", out)
+    # The header first: its Signature= would otherwise be taken for a query parameter.
+    out = _AUTH_HEADER.sub(rf"\g<1>{_REDACTED}\g<2>{_REDACTED}", text)
+    out = _SIGNED_PARAM.sub(lambda m: f"{m.group('name')}={_REDACTED}", out)
     for secret in secrets:
         # Short values would redact innocent text and are not secrets worth the name.
         if secret and len(secret) >= 4:
