@@ -211,6 +211,8 @@ class EmulatorCore:
             try:
                 body = await self._read_body(request)
             except _BodyTooLargeError:
+                # Journal what the query says, so the refused call is counted under its action.
+                params, action = self._query_only(request, action)
                 raise ServiceError(
                     "RequestEntityTooLarge",
                     f"The request body is larger than the limit of {MAX_BODY_BYTES} bytes.",
@@ -299,6 +301,14 @@ class EmulatorCore:
         action = params.get("Action") or request.headers.get("x-acs-action") or ""
         version = params.get("Version") or request.headers.get("x-acs-version") or ""
         return _Parsed(params=params, action=action, version=version)
+
+    @staticmethod
+    def _query_only(request: web.Request, action: str) -> tuple[dict[str, str], str]:
+        try:
+            params = dict(_parse_form(request.rel_url.raw_query_string, "query string"))
+        except ServiceError:
+            return {}, action
+        return params, params.get("Action") or action
 
     @staticmethod
     def _check_route(request: web.Request, parsed: _Parsed) -> None:

@@ -126,7 +126,8 @@ def test_ten_megabyte_body(raw: Send, ccc_emulator: Emulator) -> None:
         "RequestEntityTooLarge",
         "The request body is larger than the limit of 1048576 bytes.",
     )
-    assert ccc_emulator.journal[-1].code == "RequestEntityTooLarge"
+    entry = ccc_emulator.journal[-1]
+    assert (entry.action, entry.http_status, entry.code) == ("ListPhoneNumbers", 413, "RequestEntityTooLarge")
 
 
 @pytest.mark.usefixtures("still_serving")
