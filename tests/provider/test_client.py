@@ -6,6 +6,8 @@ import dataclasses
 import http.server
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -710,3 +712,27 @@ def test_embedded_emulator_starts_once_and_keeps_state(tmp_path: Path) -> None:
         assert embedded.running() == {str(state.resolve()): second}
     finally:
         embedded.stop_all()
+
+
+def test_embedded_start_is_thread_safe(tmp_path: Path) -> None:
+    """Eight threads asking for the endpoint at once start one emulator and all get its endpoint."""
+    runtime = RuntimeConfig(ProviderSettings(embedded=True, embedded_state_path=str(tmp_path / "s.db")))
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            endpoints = set(pool.map(lambda _: runtime.endpoint(), range(8)))
+        assert len(endpoints) == 1
+        assert list(embedded.running().values()) == list(endpoints)
+    finally:
+        embedded.stop_all()
+
+
+def test_importing_the_client_does_not_load_the_sdk() -> None:
+    """check/diff/preview import client.py for its types; the ~0.3 s SDK import waits for a real call."""
+    code = (
+        "import sys, ccc_numbers.client, ccc_numbers.config, ccc_numbers.errors\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('alibabacloud_tea_openapi', 'alibabacloud_credentials', 'darabonba', 'Tea', 'ccc_emulator'))\n"
+        "print(loaded)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout == "[]\n"
