@@ -200,24 +200,19 @@ class _Pass:
     # Host start and provider configuration (engine notes §1, §2).
 
     def host(self) -> ProviderHost:
+        """The pass's host, started and configured on first use."""
         if self._host is None:
-            self._host = self._start_host()
+            stack = self.stack
+            env = dict(os.environ)
+            env["PULUMI_PROJECT"] = stack.project
+            env["PULUMI_CONFIG"] = json.dumps(stack._config_plain())
+            env.update(stack.env)
+            # Kept before configuring, so __exit__ closes it and keeps its stderr even when
+            # Configure fails; the pass is over by then.
+            self._host = ProviderHost(stack.project_dir, env, self.record.calls)
+            self.record.host_pids.append(self._host.pid)
+            self._configure(self._host)
         return self._host
-
-    def _start_host(self) -> ProviderHost:
-        stack = self.stack
-        env = dict(os.environ)
-        env["PULUMI_PROJECT"] = stack.project
-        env["PULUMI_CONFIG"] = json.dumps(stack._config_plain())
-        env.update(stack.env)
-        host = ProviderHost(stack.project_dir, env, self.record.calls)
-        self.record.host_pids.append(host.pid)
-        try:
-            self._configure(host)
-        except BaseException:
-            host.close()
-            raise
-        return host
 
     def _configure(self, host: ProviderHost) -> None:
         stack = self.stack
@@ -767,11 +762,12 @@ class Stack:
             finally:
                 if not record.preview:
                     self._state = engine_pass.state_after()
-                    if not self._state:
-                        self._provider = None
         record.raw_outputs = raw_outputs or {}
         if not record.preview:
             self._outputs = record.raw_outputs
+            if not self._state:
+                # A successful update drops the default provider once nothing uses it.
+                self._provider = None
 
     def _refresh_pass(self, record: PassRecord) -> None:
         refreshed: list[ResourceState] = []
@@ -790,8 +786,6 @@ class Stack:
             finally:
                 if not record.preview:
                     self._state = refreshed + remaining
-                    if not self._state:
-                        self._provider = None
 
     def _destroy_pass(self, record: PassRecord) -> None:
         with _Pass(self, record, configure_from_state=True) as engine_pass:
