@@ -85,6 +85,10 @@ class _BodyTooLargeError(Exception):
     pass
 
 
+class _StaleRequestError(Exception):
+    """The emulator was reset while this request was in flight."""
+
+
 class EmulatorCore:
     """State, faults, journal and knobs of one emulator, and the aiohttp app that serves them."""
 
@@ -109,13 +113,21 @@ class EmulatorCore:
         self.faults = Faults(rng_seed)
         self.journal = Journal()
         self.nonces = NonceStore()
+        #: Bumped by every reset(); requests begun under an older generation are dropped unapplied.
+        self.generation = 0
         self.max_batch_size = self._initial_max_batch_size = max_batch_size
         self.latency_ms = self._initial_latency_ms = latency_ms
 
     # -- state operations shared by the Python API and the admin endpoints -----------------------
 
     def reset(self, seed: SeedSource | None = None) -> None:
-        self.store.replace(load_seed(seed) if seed is not None else self.default_seed)
+        new = load_seed(seed) if seed is not None else self.default_seed
+        with self.store.transaction() as tx:
+            tx.replace(new)
+            # The fence moves inside the same transaction: a request that started before this
+            # reset (say, still sleeping in injected latency after its client gave up) can never
+            # apply to the fresh state and leak into the next test.
+            self.generation += 1
         self.journal.clear()
         self.faults.clear()
         # Knobs changed at run time go back too, so one test's settings never leak into the next.
@@ -204,6 +216,7 @@ class EmulatorCore:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """One API request, start to finish; every exit is journaled exactly once."""
         request_id = str(uuid.uuid4()).upper()
+        generation = self.generation
         params: dict[str, str] = {}
         action = request.headers.get("x-acs-action", "")
         fault: str | None = None
@@ -225,6 +238,8 @@ class EmulatorCore:
             if latency > 0:
                 # Asynchronous on purpose: concurrent calls overlap instead of queueing.
                 await asyncio.sleep(latency / 1000)
+                if self.generation != generation:
+                    raise _StaleRequestError  # reset meanwhile: not applied, not journaled
 
             authenticate(
                 method=request.method,
@@ -244,6 +259,8 @@ class EmulatorCore:
                 return self._fault_response(request, request_id, action, params, fired)
 
             with self.store.transaction() as tx:
+                if self.generation != generation:
+                    raise _StaleRequestError
                 result = service.ACTIONS[action](
                     service.Call(
                         tx=tx,
@@ -269,6 +286,8 @@ class EmulatorCore:
                 charset="utf-8",
                 headers={"x-acs-request-id": request_id},
             )
+        except _StaleRequestError:
+            return await self._drop(request)
         except ServiceError as err:
             self.journal.record(
                 action, params, http_status=err.http_status, code=err.code, ok=False, fault=fault
@@ -348,7 +367,8 @@ class EmulatorCore:
     @staticmethod
     async def _drop(request: web.Request) -> web.StreamResponse:
         # Close the socket without a byte of response: the client sees a reset / remote close and
-        # cannot tell whether the request was applied (it was).
+        # cannot tell whether the request was applied (after drop_after_apply it was; after a
+        # reset fence it was not).
         transport = request.transport
         if transport is not None:
             transport.abort()

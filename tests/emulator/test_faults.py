@@ -305,3 +305,17 @@ def test_faults_at_start_up() -> None:
         e = raised(lambda: list_numbers(client))
         assert (type(e), e.retry_after) == (ThrottlingException, 5)
         assert list_numbers(client).success is True
+
+
+def test_a_request_in_flight_during_reset_never_applies(
+    ccc_emulator: Emulator, client_for: Callable[..., Client]
+) -> None:
+    """A delayed AddBulk whose client gave up is not applied after a reset (no leak into the next test)."""
+    ccc_emulator.inject("latency", action="AddBulkPhoneNumbers", ms=300)
+    impatient = client_for(read_timeout=50)
+    e = raised(lambda: add_bulk(impatient, [demo.landline(0)]))
+    assert type(e) is UnretryableException  # read timeout: the request is still sleeping server-side
+    ccc_emulator.reset()
+    time.sleep(0.4)
+    assert ccc_emulator.bindings(INSTANCE) == []
+    assert ccc_emulator.journal == []

@@ -184,21 +184,37 @@ def test_seed_validation(mutate: Any, message: str) -> None:
     assert str(info.value).startswith(message)
 
 
-def test_list_over_ten_thousand_bindings_is_fast() -> None:
-    """ListPhoneNumbers of a 10,000-number instance answers well under a second (indexed by instance)."""
+def test_list_over_ten_thousand_bindings_is_fast(ccc_emulator: Emulator, signed: Any) -> None:
+    """The server answers ListPhoneNumbers for a 10,000-number instance well under a second.
+
+    Timed on the wire (a raw signed GET), not through the SDK, whose model parsing of the 7 MB
+    answer is the client's cost, not the emulator's.
+    """
     seed = demo.demo_seed()
     seed["numbers"] += [{"number": f"0215{i:07d}"} for i in range(10_000)]
-    seed["bindings"] += [{"number": f"0215{i:07d}", "instance_id": INSTANCE} for i in range(10_000)]
-    with Emulator(seed=seed) as emu:
-        c = client(emu)
-        start = time.perf_counter()
-        numbers = listed(c)
-        elapsed = time.perf_counter() - start
-        assert len(numbers) == 10_000
-        assert elapsed < 1.0, elapsed
-        start = time.perf_counter()
-        add_bulk(c, [demo.landline(i) for i in range(100)])
-        assert time.perf_counter() - start < 0.5
+    seed["bindings"] += [
+        {"number": f"0215{i:07d}", "instance_id": INSTANCE, "skill_group_ids": [demo.DEFAULT_SKILL_GROUP_ID]}
+        for i in range(10_000)
+    ]
+    ccc_emulator.load_seed(seed)
+    start = time.perf_counter()
+    resp = signed("ListPhoneNumbers", {"InstanceId": INSTANCE, "OutboundOnly": "false"})
+    elapsed = time.perf_counter() - start
+    assert resp.status == 200
+    assert len(resp.json()["PhoneNumbers"]["PhoneNumber"]) == 10_000
+    assert elapsed < 1.0, elapsed
+    start = time.perf_counter()
+    resp = signed(
+        "AddBulkPhoneNumbers",
+        {
+            "InstanceId": INSTANCE,
+            "Usage": "Inbound",
+            **{f"PhoneNumber.{i + 1}": demo.landline(i) for i in range(100)},
+        },
+    )
+    assert resp.status == 200
+    assert len(resp.json()["PhoneNumbers"]["PhoneNumber"]) == 100
+    assert time.perf_counter() - start < 0.5
 
 
 # -- the CLI as a subprocess ---------------------------------------------------------------------
