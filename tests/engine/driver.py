@@ -45,10 +45,14 @@ API
     res.drift          # refresh only: {name: "update" | "delete"} for resources that drifted
 
     stack.resources    # {name: ResourceState(type, name, urn, id, inputs, outputs, dependencies)}
-                       #   inputs/outputs as the engine stores them: secrets marked with
-                       #   secret(v) wrappers; .plain_inputs / .plain_outputs unwrap them
-    stack.outputs      # stack outputs after the last committed operation
-    stack.config, stack.secret_keys, stack.program   # may be changed between operations
+                       #   live resources in state order (names must be unique); inputs and
+                       #   outputs as the engine stores them: secrets marked with secret(v)
+                       #   wrappers; .plain_inputs / .plain_outputs unwrap them
+    stack.state        # every entry in order, pending deletes (pending_delete=True) included
+    stack.outputs      # stack outputs after the last committed operation, secrets unwrapped
+    stack.provider_id  # the default provider's id in state (None before the first real pass)
+    stack.history      # every OperationResult so far, failed ones included
+    stack.config, stack.secret_keys, stack.program, stack.env   # may change between operations
 
 Failures raise ``EngineError`` subclasses carrying ``.result`` (the calls made so far):
 ``ProviderError`` (``.method``, ``.name``, ``.code``, ``.message`` = the exception text that ends
@@ -111,7 +115,10 @@ What the real engine does that this driver does not model (engine notes §10)
 * The program runs in-process through mocks in a worker thread (one monitor thread, so
   registrations are handled in program order), not through ``pulumi-language-python-exec``;
   runtime options from Pulumi.yaml (virtualenv, toolchain) are ignored: the host is
-  ``sys.executable``.
+  ``sys.executable``. Invokes (``pulumi.runtime.invoke``, provider functions) and stack
+  references are refused. The run changes the process's cwd and sys.path for its duration, so
+  run one operation at a time per process; modules imported from the project dir are forgotten
+  afterwards, as if each pass were a new process.
 * A failed refresh keeps the resources refreshed so far; the engine's exact snapshot merging on
   failure (and its "pending replacement" bookkeeping) is approximated.
 * The default provider's own Check/Diff against changed config is not modelled beyond the

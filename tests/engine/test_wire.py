@@ -40,9 +40,10 @@ def test_annotate_secrets_marks_same_named_outputs_and_recurses_into_objects() -
 
 def test_exception_text_is_the_end_of_a_chained_traceback() -> None:
     """The text after the last frame is kept whole, multi-line messages included."""
+    empty: dict[str, int] = {}
     try:
         try:
-            {}["missing"]
+            empty["missing"]
         except KeyError as exc:
             raise RuntimeError("adding 3 numbers failed:\n  02160660000: used") from exc
     except RuntimeError:

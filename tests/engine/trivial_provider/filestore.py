@@ -150,10 +150,10 @@ class TextFile(Resource, module="trivial", name="TextFile"):
             "path": None,
             "size": None,
         }
-        super().__init__(self._provider(), resource_name, props, opts)
+        super().__init__(self._make_provider(), resource_name, props, opts)
 
     @staticmethod
-    def _provider() -> ResourceProvider:
+    def _make_provider() -> ResourceProvider:
         return FileProvider()
 
 
@@ -161,5 +161,5 @@ class LooseFile(TextFile, module="trivial", name="LooseFile"):
     """A text file whose provider leaves the diff to the engine."""
 
     @staticmethod
-    def _provider() -> ResourceProvider:
+    def _make_provider() -> ResourceProvider:
         return LooseFileProvider()
