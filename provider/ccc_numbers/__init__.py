@@ -1,1 +1,45 @@
-"""Pulumi dynamic provider for Alibaba Cloud Contact Center (CCC) phone-number bindings."""
+"""Pulumi dynamic provider for Alibaba Cloud Contact Center (CCC) phone-number bindings.
+
+The public surface: the resource and its arguments, the usage values, and the errors a program or a
+test may want to catch. Everything else lives in private-by-convention modules (``models``,
+``plan``, ``executor``, ``client``, ``config``) whose names may change. Importing this package must
+stay cheap and offline: it never imports the Alibaba SDK (only create/update/read/delete do).
+"""
+
+from __future__ import annotations
+
+from .binding import (
+    NumberSettingsArgs,
+    PhoneNumberBinding,
+    PhoneNumberBindingArgs,
+    PhoneNumberBindingProvider,
+)
+from .errors import (
+    ApiError,
+    BatchTooLargeError,
+    CccError,
+    ConfigurationError,
+    InvalidInputError,
+    NotFoundError,
+    PartialFailureError,
+    ThrottledError,
+    TransportError,
+)
+from .models import Usage
+
+__all__ = [
+    "ApiError",
+    "BatchTooLargeError",
+    "CccError",
+    "ConfigurationError",
+    "InvalidInputError",
+    "NotFoundError",
+    "NumberSettingsArgs",
+    "PartialFailureError",
+    "PhoneNumberBinding",
+    "PhoneNumberBindingArgs",
+    "PhoneNumberBindingProvider",
+    "ThrottledError",
+    "TransportError",
+    "Usage",
+]

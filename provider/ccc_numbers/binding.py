@@ -1,0 +1,295 @@
+"""The PhoneNumberBinding resource: its arguments, its Pulumi dynamic provider, and the resource class.
+
+Owns the edge with the Pulumi engine: each hook turns the engine's dicts into typed values on its
+first line and typed values back into dicts on its last (the engine hands ints back as floats and
+drops None values, so outputs are read only through :func:`_owned` and
+``models.spec_from_canonical``). Must not contain business rules: validation is ``models.py``,
+what to change is ``plan.py``, how to call the API is ``executor.py``. The provider object is
+pickled into the state (``__provider``), so it holds no attribute at all: settings and credentials
+live in ``config.py``'s process registry, filled by :meth:`PhoneNumberBindingProvider.configure`,
+and clients are built per call. The executor (and through it the Alibaba SDK) is imported only by
+create, update, read and delete: check and diff run in every preview and stay offline and cheap.
+
+Decisions, for users and reviewers:
+
+* **diff** is offline. An ``instance_id`` change (or an unknown one during preview) replaces the
+  binding, deleting first (a number cannot be bound to two instances). Otherwise equal canonical
+  inputs answer "no change" and anything else answers "unknown" (``changes=None``), so the engine
+  computes a per-key diff and ``pulumi preview --diff`` prints only the numbers that change.
+* **Ownership**: a binding owns the numbers in its previous outputs (none on create), plus the ones
+  it adopts with ``adopt_existing=True``. It never touches any other number in the instance.
+* **A failed create or update unbinds the numbers it bound** (best effort; the error names any it
+  could not unbind). Reason: Python dynamic providers cannot return partial state, so after a failed
+  update the engine keeps the *old* outputs, in which the newly bound numbers are not owned; left
+  bound, the next ``pulumi up`` would refuse them as "bound but not owned". Unbound, the next run
+  binds them again and converges with no user action. Removes and settings changes made before the
+  failure are kept: the numbers involved are owned in the old outputs, so the next run plans
+  against live state and finishes the job. Only when an unbind fails too (or an add's outcome stays
+  unknown) do numbers stay behind, and the error says to take them over with ``adopt_existing=True``.
+* **read** (refresh) reports the owned numbers still bound, with their live settings, as both
+  outputs and inputs, so the next preview shows exactly the drift. When none is left, the binding
+  is gone (``ReadResult(None, {})``).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypedDict
+
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from . import config
+from .models import (
+    BindingSpec,
+    Change,
+    Usage,
+    canonical_dict,
+    check_inputs,
+    classify_change,
+    spec_from_canonical,
+)
+
+if TYPE_CHECKING:
+    from .client import BoundNumber
+
+__all__ = [
+    "NumberSettingsArgs",
+    "PhoneNumberBinding",
+    "PhoneNumberBindingArgs",
+    "PhoneNumberBindingProvider",
+]
+
+_log = logging.getLogger(__name__)
+
+_PROVIDER_KEY = "__provider"
+
+
+class NumberSettingsArgs(TypedDict, total=False):
+    """Per-number settings in the mapping form of ``numbers``; each one left out takes the resource's."""
+
+    usage: pulumi.Input[Usage | str]
+    contact_flow_id: pulumi.Input[str]
+    skill_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+
+
+@dataclass
+class PhoneNumberBindingArgs:
+    """The inputs of a :class:`PhoneNumberBinding`.
+
+    ``numbers`` is a list of numbers that share the resource-level settings, or a mapping from
+    number to :class:`NumberSettingsArgs`. ``usage`` defaults to Bidirection (Inbound for 400
+    numbers). ``adopt_existing`` takes over numbers already bound in the instance (for example
+    after an interrupted run) instead of refusing them.
+    """
+
+    instance_id: pulumi.Input[str]
+    numbers: pulumi.Input[Sequence[pulumi.Input[str]]] | pulumi.Input[Mapping[str, NumberSettingsArgs]]
+    usage: pulumi.Input[Usage | str] | None = None
+    contact_flow_id: pulumi.Input[str] | None = None
+    skill_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    adopt_existing: pulumi.Input[bool] | None = None
+
+    def to_props(self) -> dict[str, Any]:
+        """The resource properties, unset ones left out."""
+        props = {
+            "instance_id": self.instance_id,
+            "numbers": self.numbers,
+            "usage": self.usage,
+            "contact_flow_id": self.contact_flow_id,
+            "skill_group_ids": self.skill_group_ids,
+            "adopt_existing": self.adopt_existing,
+        }
+        return {key: value for key, value in props.items() if value is not None}
+
+
+# ------------------------------------------------------------------------------------------------
+# dict ⇄ typed values
+
+
+def _owned(props: Mapping[str, Any]) -> dict[str, str | None]:
+    """The numbers a binding's outputs own, each with its last known PhoneNumberId (None if not known)."""
+    numbers = props.get("numbers")
+    ids = props.get("phone_number_ids")
+    ids = ids if isinstance(ids, Mapping) else {}
+    owned: dict[str, str | None] = {}
+    for number in (*(numbers if isinstance(numbers, Mapping) else ()), *ids):
+        pid = ids.get(number)
+        owned[number] = pid if isinstance(pid, str) and pid else None
+    return owned
+
+
+def _details(bound: BoundNumber) -> dict[str, Any]:
+    details: dict[str, Any] = {
+        "phone_number_id": bound.phone_number_id,
+        "trunks": bound.trunks,
+        "allow_outbound": bound.allow_outbound,
+        "test_only": bound.test_only,
+        "remaining_time": bound.remaining_time,
+        "description": bound.description,
+        "skill_group_ids": list(bound.settings.skill_group_ids),
+        "skill_group_names": list(bound.skill_group_names),
+    }
+    # None would be dropped by the engine anyway; leaving it out keeps outputs equal across a round trip.
+    if bound.settings.contact_flow_id is not None:
+        details["contact_flow_id"] = bound.settings.contact_flow_id
+    if bound.contact_flow_name is not None:
+        details["contact_flow_name"] = bound.contact_flow_name
+    return details
+
+
+def _outputs(spec: BindingSpec, bound: Mapping[str, BoundNumber]) -> dict[str, Any]:
+    outs = canonical_dict(spec)
+    outs["phone_number_ids"] = {number: bound[number].phone_number_id for number in spec.numbers}
+    outs["number_details"] = {number: _details(bound[number]) for number in spec.numbers}
+    return outs
+
+
+def _same_instance(olds: Mapping[str, Any], spec: BindingSpec) -> bool:
+    return olds.get("instance_id") == spec.instance_id
+
+
+# ------------------------------------------------------------------------------------------------
+# The provider
+
+
+class PhoneNumberBindingProvider(ResourceProvider):
+    """The dynamic provider behind :class:`PhoneNumberBinding`. Stateless: safe to pickle into state."""
+
+    # Nothing secret is pickled (the object has no attributes), so ``__provider`` need not be a secret.
+    serialize_as_secret_always = False
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Install the stack's ``ccc:`` settings and credentials in the process registry, not on self."""
+        config.configure(req.config)
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Validate the user's inputs offline and return the canonical inputs."""
+        outcome = check_inputs(news)
+        inputs = dict(outcome.inputs)
+        if _PROVIDER_KEY in news:
+            inputs[_PROVIDER_KEY] = news[_PROVIDER_KEY]
+        return CheckResult(inputs, [CheckFailure(f.property, f.reason) for f in outcome.failures])
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Offline: replace on an instance change, no change when equal, else let the engine diff keys."""
+        change = classify_change(olds, news)
+        if change is Change.REPLACE:
+            return DiffResult(changes=True, replaces=["instance_id"], delete_before_replace=True)
+        if change is Change.NONE:
+            return DiffResult(changes=False)
+        # None, not True: the engine then diffs the inputs per key and shows only the changed numbers.
+        return DiffResult(changes=None)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        """Bind the declared numbers, refusing any already bound unless adopting them."""
+        spec = spec_from_canonical(props)
+        from . import executor  # noqa: PLC0415 - check/diff must not pay for the client and its SDK
+
+        bound = executor.converge(spec, {}, operation="create")
+        return CreateResult(f"{spec.instance_id}/{uuid.uuid4().hex}", _outputs(spec, bound))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """Bring the owned and declared numbers to the declared state, planned against live state."""
+        spec = spec_from_canonical(news)
+        owned = _owned(olds) if _same_instance(olds, spec) else {}
+        from . import executor  # noqa: PLC0415 - see create
+
+        bound = executor.converge(spec, owned, operation="update")
+        return UpdateResult(_outputs(spec, bound))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """The owned numbers still bound, with live settings, as outputs and inputs; gone when none is."""
+        instance_id = str(props["instance_id"])
+        owned = _owned(props)
+        adopt = bool(props.get("adopt_existing", False))
+        from . import executor  # noqa: PLC0415 - see create
+
+        live = executor.read_live(instance_id, owned)
+        if not live:
+            # Not ReadResult(None, None): the host writes __provider into the outputs.
+            return ReadResult(None, {})
+        spec = BindingSpec(instance_id, {n: b.settings for n, b in live.items()}, adopt_existing=adopt)
+        return ReadResult(id_, _outputs(spec, live), canonical_dict(spec))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        """Unbind every owned number; one already gone counts as done."""
+        instance_id = str(props["instance_id"])
+        owned = _owned(props)
+        from . import executor  # noqa: PLC0415 - see create
+
+        executor.unbind(instance_id, owned)
+
+
+# ------------------------------------------------------------------------------------------------
+# The resource
+
+
+class PhoneNumberBinding(Resource, module="ccc", name="PhoneNumberBinding"):
+    """Phone numbers bound to one Alibaba Cloud Contact Center (CCC) instance, applied in batches.
+
+    Type token ``pulumi-python:dynamic/ccc:PhoneNumberBinding``. Pass a
+    :class:`PhoneNumberBindingArgs` or the same fields as keyword arguments.
+    """
+
+    instance_id: pulumi.Output[str]
+    #: Whether numbers already bound in the instance are taken over.
+    adopt_existing: pulumi.Output[bool]
+    #: The canonical numbers: ``{number: {usage, contact_flow_id, skill_group_ids}}``. Typed Any on
+    #: purpose: the SDK converts outputs to the declared type, and in a preview the engine echoes the
+    #: inputs, where ``numbers`` may still be the user's list.
+    numbers: pulumi.Output[Any]
+    #: ``{number: PhoneNumberId}``.
+    phone_number_ids: pulumi.Output[dict[str, str]]
+    #: ``{number: {phone_number_id, trunks, allow_outbound, test_only, remaining_time, description,
+    #: contact_flow_id, contact_flow_name, skill_group_ids, skill_group_names}}`` as the API reports them.
+    number_details: pulumi.Output[dict[str, Any]]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: PhoneNumberBindingArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        instance_id: pulumi.Input[str] | None = None,
+        numbers: pulumi.Input[Sequence[pulumi.Input[str]]]
+        | pulumi.Input[Mapping[str, NumberSettingsArgs]]
+        | None = None,
+        usage: pulumi.Input[Usage | str] | None = None,
+        contact_flow_id: pulumi.Input[str] | None = None,
+        skill_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
+        adopt_existing: pulumi.Input[bool] | None = None,
+    ) -> None:
+        keywords = {
+            "instance_id": instance_id,
+            "numbers": numbers,
+            "usage": usage,
+            "contact_flow_id": contact_flow_id,
+            "skill_group_ids": skill_group_ids,
+            "adopt_existing": adopt_existing,
+        }
+        given = {key: value for key, value in keywords.items() if value is not None}
+        if args is not None and given:
+            raise TypeError(
+                f"PhoneNumberBinding {resource_name!r}: pass either args or keyword arguments, not both "
+                f"(got args and {', '.join(sorted(given))})"
+            )
+        # Missing required inputs are reported by check, with the same wording as every other failure.
+        props: dict[str, Any] = args.to_props() if args is not None else given
+        # Output-only properties, declared so that they become attributes; check drops them.
+        props["phone_number_ids"] = None
+        props["number_details"] = None
+        super().__init__(PhoneNumberBindingProvider(), resource_name, props, opts)
