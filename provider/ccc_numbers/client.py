@@ -419,7 +419,7 @@ def _transport_reason(  # noqa: PLR0911 - one return per kind of failure: a tabl
 ) -> tuple[str, bool]:
     """A sentence for a failed exchange, and whether the request may have been applied."""
     url = endpoint.url
-    if "ConnectTimeout" in text or ("timed out" in text and "connect" in text.lower() and "Read" not in text):
+    if "ConnectTimeout" in text or "connect timeout=" in text:
         return f"could not connect to {url} within {connect_ms} ms", False
     if "SSLError" in text or "CERTIFICATE_VERIFY_FAILED" in text or "WRONG_VERSION_NUMBER" in text:
         hint = " (is it plain HTTP? write the endpoint as http://…)" if "WRONG_VERSION_NUMBER" in text else ""
@@ -445,6 +445,13 @@ def _last_cause(text: str) -> str:
 
 # ------------------------------------------------------------------------------------------------
 # The client
+
+
+def _account(err: CccError, attempt: int, earlier_unknown: bool) -> None:
+    """Record the attempts on the error; one earlier attempt of unknown outcome makes the call's unknown."""
+    err.attempts = attempt
+    if earlier_unknown:
+        err.outcome_unknown = True
 
 
 def _plural(count: int, noun: str) -> str:
@@ -506,7 +513,12 @@ class CccClient:
         )
 
     def modify(self, instance_id: str, phone_number_id: str, settings: Settings) -> BoundNumber:
-        """Set a bound number's usage, contact flow and skill groups (the full set is always sent)."""
+        """Set a bound number's usage, contact flow and skill groups.
+
+        The full settings are sent every time. With no contact flow or no skill groups, the parameter
+        is left out: the emulator then clears them; whether the real service keeps or clears them is
+        undocumented (ccc-api.md §12), so a caller that clears them should list afterwards.
+        """
         action = f"changing phone number {phone_number_id} in CCC instance {instance_id}"
         params: dict[str, Any] = {"InstanceId": instance_id, "PhoneNumberId": phone_number_id}
         _put_settings(params, settings, usage=True)
@@ -558,6 +570,7 @@ class CccClient:
         started = time.monotonic()
         virtual_wait = 0.0
         attempt = 0
+        earlier_unknown = False  # an earlier attempt may have been applied
         while True:
             attempt += 1
             limiter.acquire()
@@ -567,7 +580,7 @@ class CccClient:
                            _request_id(body))
                 return body
             except (ThrottledError, TransportError) as err:
-                err.attempts = attempt
+                _account(err, attempt, earlier_unknown)
                 if err.outcome_unknown and not resend:
                     _log.debug("%s: %s outcome unknown, not re-sent: %s", action, api_action, err.reason)
                     raise
@@ -584,11 +597,17 @@ class CccClient:
                         f"exceed the retry budget of {policy.budget_seconds:g} s"
                     )
                     raise
+                earlier_unknown = err.outcome_unknown
                 _log.debug("%s: %s attempt %d failed (%s); retrying in %.3f s", action, api_action, attempt,
                            err.reason, delay)
                 if _testing.instant:
                     virtual_wait += delay
                 _retry_sleep(delay)
+            except CccError as err:
+                _account(err, attempt, earlier_unknown)
+                if attempt > 1:
+                    err.retry_note = f"on attempt {attempt}"
+                raise
 
     def _backoff(self, attempt: int, retry_after_ms: int | None) -> float:
         policy = self._settings.retry

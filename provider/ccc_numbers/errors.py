@@ -151,8 +151,11 @@ class ApiError(CccError):
         parts = [f"HTTP {self.http_status}"]
         if self.request_id:
             parts.append(f"request id {self.request_id}")
-        base = ", ".join(parts)
-        return f"{base}; {self.retry_note}" if self.retry_note else base
+        if self.outcome_unknown:
+            parts[-1] += "; the request may have been applied"
+        if self.retry_note:
+            parts[-1] += f"; {self.retry_note}"
+        return ", ".join(parts)
 
 
 class NotFoundError(ApiError):

@@ -375,7 +375,7 @@ def test_5xx_on_add_bulk_is_not_resent(  # noqa: PLR0917 - parametrised cases
     )
     assert str(err) == (
         f"adding 1 phone number to CCC instance {INSTANCE}: {code}: {message} "
-        f"(HTTP {status}, request id {err.request_id})"
+        f"(HTTP {status}, request id {err.request_id}; the request may have been applied)"
     )
     assert ccc_emulator.calls("AddBulkPhoneNumbers") == 1
     assert [b["number"] for b in ccc_emulator.bindings(INSTANCE)] == [demo.landline(22)]
@@ -402,9 +402,35 @@ def test_dropped_remove_is_retried_into_not_found(client: CccClient, ccc_emulato
     ccc_emulator.inject("drop_after_apply", times=1, action="RemovePhoneNumber")
     with pytest.raises(NotFoundError) as caught:
         client.remove(INSTANCE, pid)
-    assert caught.value.attempts == 1  # the NotFound answer came from the second, fresh request
+    err = caught.value
+    assert (err.attempts, err.outcome_unknown) == (2, True)
+    assert str(err) == (
+        f"removing phone number {pid} from CCC instance {INSTANCE}: NotExist.PhoneNumber: Phone number "
+        f"'{pid}' does not exist (HTTP 404, request id {err.request_id}; the request may have been applied; "
+        "on attempt 2)"
+    )
     assert ccc_emulator.calls("RemovePhoneNumber") == 2
     assert ccc_emulator.bindings(INSTANCE) == []
+
+
+def test_unknown_outcome_sticks_through_later_throttling(
+    ccc_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Modify dropped after applying, then throttled to the end: the call's outcome is still unknown."""
+    pid = ccc_emulator.bind(demo.landline(27), INSTANCE, usage="Inbound")
+    c = CccClient(runtime_for(emu_endpoint(ccc_emulator), retry=RetryPolicy(3, 0, 0, 60)))
+    ccc_emulator.inject("drop_after_apply", times=1, action="ModifyPhoneNumber")
+
+    # Throttling is checked before a request is applied, so it may only start after the first attempt.
+    def throttle_from_now_on(seconds: float) -> None:
+        if not ccc_emulator.faults():
+            ccc_emulator.inject("throttling", action="ModifyPhoneNumber")
+
+    monkeypatch.setattr(client_module, "_retry_sleep", throttle_from_now_on)
+    with pytest.raises(ThrottledError) as caught:
+        c.modify(INSTANCE, pid, WELCOME)
+    assert (caught.value.attempts, caught.value.outcome_unknown) == (3, True)
+    assert ccc_emulator.bindings(INSTANCE)[0]["usage"] == "Bidirection"  # the first attempt applied
 
 
 def test_read_timeout_is_retried_for_list_not_for_add(waits: list[float]) -> None:
