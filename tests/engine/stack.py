@@ -650,9 +650,21 @@ def _program_environment(project_dir: Path) -> Iterator[None]:
         os.chdir(old_cwd)
         sys.path[:] = old_path
         for name in set(sys.modules) - old_modules:
-            file = getattr(sys.modules[name], "__file__", None)
-            if file and Path(file).resolve().is_relative_to(project_dir):
+            if _imported_from(sys.modules[name], name, project_dir):
                 del sys.modules[name]
+
+
+def _imported_from(module: Any, name: str, directory: Path) -> bool:
+    """Whether ``module`` was found through ``directory`` as a sys.path entry.
+
+    Only modules at the directory's top level count: a package installed from a subdirectory
+    (the checkout's ``provider/``) or a virtualenv inside the project stays imported.
+    """
+    file = getattr(module, "__file__", None)
+    if not file or not Path(file).resolve().is_relative_to(directory):
+        return False
+    top = name.partition(".")[0]
+    return Path(file).resolve().relative_to(directory).parts[0] in (top, f"{top}.py")
 
 
 # --- The stack ----------------------------------------------------------------------------------
