@@ -63,16 +63,17 @@ ARREARS_REASON = "the account or number is in arrears"
 #: Why a number landed in FailedPhoneNumbers.
 FAILED_REASON = "not purchased in this account or rejected by the service"
 #: Why a number landed in UserdPhoneNumbers when it is not bound in this instance.
-USED_ELSEWHERE_REASON = "already in use: bound to another CCC instance; unbind it there first"
+USED_ELSEWHERE_REASON = "already in use: bound to another CCC instance (unbind it there first)"
 _USED_UNCLASSIFIED = "already in use, bound to this or another CCC instance (listing to tell which failed)"
 _UNACCOUNTED_REASON = "the service neither bound nor rejected it"
-_ADOPT_HINT = "adopt_existing=True takes it over (for example after an interrupted run)"
+_ADOPT_HINT = "adopt_existing=True takes it over, for example after an interrupted run"
 
 
 def _used_here_reason(phone_number_id: str) -> str:
+    # Commas, not semicolons: the reasons of several numbers are joined with semicolons.
     return (
-        f"already bound in this CCC instance (PhoneNumberId {phone_number_id}) but not owned by this "
-        f"binding; {_ADOPT_HINT}"
+        f"already bound in this CCC instance as PhoneNumberId {phone_number_id} but not owned by this "
+        f"binding ({_ADOPT_HINT})"
     )
 
 

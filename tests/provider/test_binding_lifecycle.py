@@ -193,12 +193,12 @@ def test_adopt_existing_with_equal_settings_writes_nothing(engine: Engine) -> No
 @pytest.mark.parametrize(
     ("number", "inject", "reason"),
     [
-        (demo.PREBOUND_NUMBER, None, "already in use: bound to another CCC instance; unbind it there first"),
+        (demo.PREBOUND_NUMBER, None, "already in use: bound to another CCC instance (unbind it there first)"),
         (demo.ARREARS_NUMBERS[0], None, "the account or number is in arrears"),
         ("02160667777", None, "not purchased in this account or rejected by the service"),
         (demo.landline(2), "failed", "not purchased in this account or rejected by the service"),
         (demo.landline(2), "arrears", "the account or number is in arrears"),
-        (demo.landline(2), "used", "already in use: bound to another CCC instance; unbind it there first"),
+        (demo.landline(2), "used", "already in use: bound to another CCC instance (unbind it there first)"),
     ],
     ids=["other-instance", "arrears", "not-purchased", "injected-failed", "injected-arrears",
          "injected-used"],
@@ -232,7 +232,7 @@ def test_every_rejection_in_every_batch_is_reported_at_once(engine: Engine) -> N
     with pytest.raises(ApplyError) as caught:
         engine.create(binding(numbers))
     assert caught.value.rejected == {
-        demo.PREBOUND_NUMBER: "already in use: bound to another CCC instance; unbind it there first",
+        demo.PREBOUND_NUMBER: "already in use: bound to another CCC instance (unbind it there first)",
         "02160667777": "not purchased in this account or rejected by the service",
         demo.ARREARS_NUMBERS[1]: "the account or number is in arrears",
     }
