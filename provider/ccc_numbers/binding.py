@@ -33,7 +33,6 @@ Decisions, for users and reviewers:
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -72,8 +71,6 @@ __all__ = [
     "PhoneNumberBindingArgs",
     "PhoneNumberBindingProvider",
 ]
-
-_log = logging.getLogger(__name__)
 
 _PROVIDER_KEY = "__provider"
 
