@@ -13,7 +13,13 @@ import pytest
 from ccc_emulator import Emulator, demo
 from ccc_numbers import executor
 from ccc_numbers.client import AddBulkOutcome, CccClient
-from ccc_numbers.errors import NotFoundError, PartialFailureError, ThrottledError, TransportError
+from ccc_numbers.errors import (
+    BatchTooLargeError,
+    NotFoundError,
+    PartialFailureError,
+    ThrottledError,
+    TransportError,
+)
 from ccc_numbers.executor import ApplyError, OwnershipError
 from ccc_numbers.models import Settings
 
@@ -349,6 +355,52 @@ def test_too_large_batches_under_concurrency_bind_everything_once(
     assert accepted == [50] * 8
     assert 1 <= engine.calls(ADD) - 8 <= 4
     assert sorted(applied_adds(small_batches)) == landlines(0, 400)
+
+
+class _CapWithoutNumber(CccClient):
+    """A client whose service refuses more than `cap` numbers per call without naming the cap."""
+
+    cap = 30
+    refused: list[int] = []  # noqa: RUF012 - reset by the fixture, shared by the clients of one test
+
+    def add_bulk(self, instance_id: str, numbers: Sequence[str], settings: Settings) -> AddBulkOutcome:
+        if len(numbers) > self.cap:
+            self.refused.append(len(numbers))
+            raise BatchTooLargeError(
+                f"adding phone numbers to CCC instance {instance_id}",
+                code="Parameter.Maximum", message="Too many phone numbers.", http_status=400, maximum=None,
+            )
+        return super().add_bulk(instance_id, numbers, settings)
+
+
+@pytest.fixture
+def cap_without_number(monkeypatch: pytest.MonkeyPatch) -> type[_CapWithoutNumber]:
+    monkeypatch.setattr(_CapWithoutNumber, "refused", [])
+    monkeypatch.setattr(executor, "CccClient", _CapWithoutNumber)
+    return _CapWithoutNumber
+
+
+def test_refusal_without_a_named_cap_halves_until_the_batch_fits(
+    serial: Engine, cap_without_number: type[_CapWithoutNumber]
+) -> None:
+    """A too-large refusal that names no cap halves the batch size until calls are accepted."""
+    serial.create(binding(landlines(0, 100)))
+    assert cap_without_number.refused == [100, 50]
+    assert serial.added_per_call() == [25, 25, 25, 25]
+
+
+def test_refusal_of_a_single_number_is_not_split_further(
+    serial: Engine, cap_without_number: type[_CapWithoutNumber], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch of one refused as too large cannot be split: the create fails with that error."""
+    monkeypatch.setattr(cap_without_number, "cap", 0)
+    with pytest.raises(ApplyError) as caught:
+        serial.create(binding(landlines(0, 3)))
+    [cause] = caught.value.errors
+    assert isinstance(cause, BatchTooLargeError)
+    assert cause.action == f"adding phone numbers to CCC instance {INSTANCE}, batch 1/1"
+    assert cap_without_number.refused == [3, 2, 1]
+    assert serial.calls(ADD) == 0
 
 
 # -- concurrency ---------------------------------------------------------------------------------------
