@@ -51,7 +51,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from . import config
+from . import config, listing
 from .models import (
     BindingSpec,
     Change,
@@ -172,6 +172,8 @@ class PhoneNumberBindingProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         """Install the stack's ``ccc:`` settings and credentials in the process registry, not on self."""
         config.configure(req.config)
+        # Listings shared by reads belong to the previous configuration (endpoint, account).
+        listing.shared.clear()
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate the user's inputs offline and return the canonical inputs."""

@@ -13,7 +13,9 @@ Owns, for one operation (create, update, read, delete):
   NotFound is done;
 * a batch the service refuses as too large is split with ``plan.rebatch`` to the size
   ``plan.reduced_batch_size`` names, and that smaller size holds for the rest of the operation;
-* the context in error messages (``batch 2/3``, the phone number behind a PhoneNumberId).
+* the context in error messages (``batch 2/3``, the phone number behind a PhoneNumberId);
+* telling ``listing.shared`` about every write, before and after, so that reads (which share one
+  listing per instance) never see an instance older than this process's own last write.
 
 Must not decide batching or compare settings (``plan.py``), read hook dicts or build outputs
 (``binding.py``), or touch the wire (``client.py``). It keeps nothing between operations: the pool,
@@ -24,13 +26,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import partial
 
 from .client import AddBulkOutcome, BoundNumber, CccClient
 from .config import ProviderSettings, RuntimeConfig, current
 from .errors import BatchTooLargeError, CccError, NotFoundError, PartialFailureError
+from .listing import ListingKey
+from .listing import shared as _listings
 from .models import BindingSpec
 from .plan import (
     AddBatch,
@@ -406,6 +411,22 @@ def _runtime(runtime: RuntimeConfig | None) -> RuntimeConfig:
     return runtime if runtime is not None else current()
 
 
+def _listing_key(rt: RuntimeConfig, instance_id: str) -> ListingKey:
+    key_id = rt.credentials.access_key_id if rt.credentials is not None else ""
+    return (rt.endpoint().url, key_id, instance_id)
+
+
+@contextmanager
+def _writing(rt: RuntimeConfig, instance_id: str) -> Iterator[None]:
+    """Around every write to an instance: shared listings from before (or during) it stop counting."""
+    key = _listing_key(rt, instance_id)
+    _listings.note_write(key)
+    try:
+        yield
+    finally:
+        _listings.note_write(key)
+
+
 def converge(
     spec: BindingSpec,
     owned: Mapping[str, str | None],
@@ -442,7 +463,9 @@ def converge(
         f" (adopting {len(conflicts)})" if conflicts else "",
     )
     if not plan.is_empty:
-        with ThreadPoolExecutor(settings.max_concurrency, thread_name_prefix="ccc-apply") as pool:
+        with _writing(rt, instance_id), ThreadPoolExecutor(
+            settings.max_concurrency, thread_name_prefix="ccc-apply"
+        ) as pool:
             op = _Operation(client, instance_id, settings, pool)
             _apply(op, plan, action, operation)
             live.update(op.added)
@@ -474,11 +497,14 @@ def read_live(
 ) -> dict[str, BoundNumber]:
     """The owned numbers still bound in the instance (matched by PhoneNumberId, then by number).
 
-    An instance that does not exist any more has no bindings: empty, not an error.
+    The reads of one process share one listing per instance (``listing.py``): a refresh of many
+    bindings in one instance lists it once. An instance that does not exist any more has no
+    bindings: empty, not an error.
     """
-    client = CccClient(_runtime(runtime))
+    rt = _runtime(runtime)
+    client = CccClient(rt)
     try:
-        listing = client.list_numbers(instance_id)
+        listing = _listings.get(_listing_key(rt, instance_id), partial(client.list_numbers, instance_id))
     except NotFoundError:
         _log.info("CCC instance %s does not exist any more", instance_id)
         return {}
@@ -499,7 +525,9 @@ def unbind(
     action = f"deleting the binding of {_plural(len(owned), 'phone number')} to CCC instance {instance_id}"
     stale: list[str] = [number for number, pid in owned.items() if not pid]
     lock = threading.Lock()
-    with ThreadPoolExecutor(rt.settings.max_concurrency, thread_name_prefix="ccc-delete") as pool:
+    with _writing(rt, instance_id), ThreadPoolExecutor(
+        rt.settings.max_concurrency, thread_name_prefix="ccc-delete"
+    ) as pool:
         op = _Operation(client, instance_id, rt.settings, pool)
 
         def by_id(number: str, pid: str) -> None:
