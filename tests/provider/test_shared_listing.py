@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
-
-from conftest import Engine, State
+from typing import TYPE_CHECKING, Any
 
 from ccc_emulator import demo
+
+if TYPE_CHECKING:
+    from conftest import Engine, State
 
 INSTANCE = demo.DEMO_INSTANCE_ID
 
