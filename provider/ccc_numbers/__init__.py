@@ -16,11 +16,13 @@ from .binding import (
 )
 from .errors import (
     ApiError,
+    ApplyError,
     BatchTooLargeError,
     CccError,
     ConfigurationError,
     InvalidInputError,
     NotFoundError,
+    OwnershipError,
     PartialFailureError,
     ThrottledError,
     TransportError,
@@ -29,12 +31,14 @@ from .models import Usage
 
 __all__ = [
     "ApiError",
+    "ApplyError",
     "BatchTooLargeError",
     "CccError",
     "ConfigurationError",
     "InvalidInputError",
     "NotFoundError",
     "NumberSettingsArgs",
+    "OwnershipError",
     "PartialFailureError",
     "PhoneNumberBinding",
     "PhoneNumberBindingArgs",

@@ -56,6 +56,7 @@ from .errors import (
     NotFoundError,
     ThrottledError,
     TransportError,
+    plural,
     scrub,
 )
 from .models import Settings, Usage
@@ -454,8 +455,6 @@ def _account(err: CccError, attempt: int, earlier_unknown: bool) -> None:
         err.outcome_unknown = True
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 class CccClient:
@@ -496,7 +495,7 @@ class CccClient:
         Raises :class:`BatchTooLargeError` when the API refuses the batch size (nothing bound), and
         errors with ``outcome_unknown=True`` when the call may have been applied: list before retrying.
         """
-        action = f"adding {_plural(len(numbers), 'phone number')} to CCC instance {instance_id}"
+        action = f"adding {plural(len(numbers), 'phone number')} to CCC instance {instance_id}"
         params: dict[str, Any] = {
             "InstanceId": instance_id,
             "PhoneNumber": list(numbers),
@@ -593,7 +592,7 @@ class CccClient:
                 spent = time.monotonic() - started + virtual_wait
                 if spent + delay > policy.budget_seconds:
                     err.retry_note = (
-                        f"gave up after {_plural(attempt, 'attempt')}: waiting {delay:.1f} s more would "
+                        f"gave up after {plural(attempt, 'attempt')}: waiting {delay:.1f} s more would "
                         f"exceed the retry budget of {policy.budget_seconds:g} s"
                     )
                     raise

@@ -15,8 +15,12 @@
     │                            .retry_after_ms: the wait the API asked for
     ├── TransportError           no usable answer (refused, reset, timeout, non-JSON body);
     │                            outcome_unknown unless the connection was never made
-    └── PartialFailureError      some numbers were bound and others rejected: .bound, .rejected
-                                 {number: reason}; raised by the executor, never by the client
+    ├── PartialFailureError      some numbers were bound and others rejected: .bound, .rejected
+    │                            {number: reason}; raised by the executor, never by the client
+    ├── OwnershipError           declared numbers already bound in the instance but not owned:
+    │                            .conflicts {number: PhoneNumberId}; raised before any write
+    └── ApplyError               a create/update/delete failed: .errors (what stopped it),
+                                 .rejected {number: reason}, .rolled_back, .left_bound
 
 Messages say what was being done, to what, and why::
 
@@ -33,15 +37,17 @@ credential: every text that reaches an error has been through :func:`scrub` firs
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 __all__ = [
     "ApiError",
+    "ApplyError",
     "BatchTooLargeError",
     "CccError",
     "ConfigurationError",
     "InvalidInputError",
     "NotFoundError",
+    "OwnershipError",
     "PartialFailureError",
     "ThrottledError",
     "TransportError",
@@ -248,3 +254,63 @@ class PartialFailureError(CccError):
             f"not bound ({listing})",
             request_id=request_id,
         )
+
+def plural(n: int, word: str) -> str:
+    """``1 phone number``, ``2 phone numbers``: the count wording every message uses."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+class OwnershipError(CccError):
+    """Numbers the binding declares are already bound in the instance, and it does not own them."""
+
+    def __init__(self, action: str, conflicts: Mapping[str, str]) -> None:
+        #: ``{number: PhoneNumberId}`` of every such number.
+        self.conflicts = dict(sorted(conflicts.items()))
+        listed = ", ".join(f"{number} (PhoneNumberId {pid})" for number, pid in self.conflicts.items())
+        them = "it" if len(self.conflicts) == 1 else "them"
+        super().__init__(
+            action,
+            f"{plural(len(self.conflicts), 'phone number')} already bound in this instance but not owned "
+            f"by this binding: {listed}; set adopt_existing=True to take {them} over (for example after "
+            f"an interrupted run), or bind {them} elsewhere first",
+        )
+
+
+class ApplyError(CccError):
+    """An operation failed: every failure that stopped it, and what its rollback did."""
+
+    def __init__(
+        self,
+        action: str,
+        *,
+        errors: Sequence[Exception],
+        operation: str,
+        rolled_back: Iterable[str] = (),
+        left_bound: Mapping[str, str] | None = None,
+    ) -> None:
+        #: The failures, in the order they happened (API errors, then one PartialFailureError).
+        self.errors: tuple[Exception, ...] = tuple(errors)
+        #: Every rejected number with its reason, from the PartialFailureErrors among `errors`.
+        self.rejected: dict[str, str] = {}
+        for err in self.errors:
+            if isinstance(err, PartialFailureError):
+                self.rejected.update(err.rejected)
+        #: Numbers this operation bound and then unbound again because it failed.
+        self.rolled_back: tuple[str, ...] = tuple(sorted(rolled_back))
+        #: Numbers this operation bound (or may have) and could not unbind: ``{number: why}``.
+        self.left_bound: dict[str, str] = dict(sorted((left_bound or {}).items()))
+        texts = [str(err) for err in self.errors]
+        reason = texts[0] if len(texts) == 1 else " ".join(f"({i}) {t}" for i, t in enumerate(texts, 1))
+        if self.rolled_back:
+            reason += (
+                f"; unbound again the {plural(len(self.rolled_back), 'phone number')} this {operation} "
+                f"had bound"
+            )
+        if self.left_bound:
+            listed = "; ".join(f"{number}: {why}" for number, why in self.left_bound.items())
+            reason += (
+                f"; could not unbind {plural(len(self.left_bound), 'phone number')} this {operation} "
+                f"bound, which stay bound and are not owned by this binding ({listed}); "
+                "adopt_existing=True takes them over on the next run, or unbind them by hand"
+            )
+        super().__init__(action, reason, request_id=getattr(self.errors[0], "request_id", None))

@@ -33,7 +33,15 @@ from functools import partial
 
 from .client import AddBulkOutcome, BoundNumber, CccClient
 from .config import ProviderSettings, RuntimeConfig, current
-from .errors import BatchTooLargeError, CccError, NotFoundError, PartialFailureError
+from .errors import (
+    ApplyError,
+    BatchTooLargeError,
+    CccError,
+    NotFoundError,
+    OwnershipError,
+    PartialFailureError,
+    plural,
+)
 from .listing import ListingKey
 from .listing import shared as _listings
 from .models import BindingSpec
@@ -54,8 +62,6 @@ __all__ = [
     "ARREARS_REASON",
     "FAILED_REASON",
     "USED_ELSEWHERE_REASON",
-    "ApplyError",
-    "OwnershipError",
     "converge",
     "read_live",
     "unbind",
@@ -82,64 +88,6 @@ def _used_here_reason(phone_number_id: str) -> str:
     )
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-class OwnershipError(CccError):
-    """Numbers the binding declares are already bound in the instance, and it does not own them."""
-
-    def __init__(self, action: str, conflicts: Mapping[str, str]) -> None:
-        #: ``{number: PhoneNumberId}`` of every such number.
-        self.conflicts = dict(sorted(conflicts.items()))
-        listed = ", ".join(f"{number} (PhoneNumberId {pid})" for number, pid in self.conflicts.items())
-        them = "it" if len(self.conflicts) == 1 else "them"
-        super().__init__(
-            action,
-            f"{_plural(len(self.conflicts), 'phone number')} already bound in this instance but not owned "
-            f"by this binding: {listed}; set adopt_existing=True to take {them} over (for example after "
-            f"an interrupted run), or bind {them} elsewhere first",
-        )
-
-
-class ApplyError(CccError):
-    """An operation failed: every failure that stopped it, and what its rollback did."""
-
-    def __init__(
-        self,
-        action: str,
-        *,
-        errors: Sequence[Exception],
-        operation: str,
-        rolled_back: Iterable[str] = (),
-        left_bound: Mapping[str, str] | None = None,
-    ) -> None:
-        #: The failures, in the order they happened (API errors, then one PartialFailureError).
-        self.errors: tuple[Exception, ...] = tuple(errors)
-        #: Every rejected number with its reason, from the PartialFailureErrors among `errors`.
-        self.rejected: dict[str, str] = {}
-        for err in self.errors:
-            if isinstance(err, PartialFailureError):
-                self.rejected.update(err.rejected)
-        #: Numbers this operation bound and then unbound again because it failed.
-        self.rolled_back: tuple[str, ...] = tuple(sorted(rolled_back))
-        #: Numbers this operation bound (or may have) and could not unbind: ``{number: why}``.
-        self.left_bound: dict[str, str] = dict(sorted((left_bound or {}).items()))
-        texts = [str(err) for err in self.errors]
-        reason = texts[0] if len(texts) == 1 else " ".join(f"({i}) {t}" for i, t in enumerate(texts, 1))
-        if self.rolled_back:
-            reason += (
-                f"; unbound again the {_plural(len(self.rolled_back), 'phone number')} this {operation} "
-                f"had bound"
-            )
-        if self.left_bound:
-            listed = "; ".join(f"{number}: {why}" for number, why in self.left_bound.items())
-            reason += (
-                f"; could not unbind {_plural(len(self.left_bound), 'phone number')} this {operation} "
-                f"bound, which stay bound and are not owned by this binding ({listed}); "
-                "adopt_existing=True takes them over on the next run, or unbind them by hand"
-            )
-        super().__init__(action, reason, request_id=getattr(self.errors[0], "request_id", None))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -240,7 +188,7 @@ class _Operation:
             count = sum(len(b.numbers) for b in batches)
             self.errors.append(
                 PartialFailureError(
-                    f"adding {_plural(count, 'phone number')} to CCC instance {self.instance_id}",
+                    f"adding {plural(count, 'phone number')} to CCC instance {self.instance_id}",
                     bound=sorted(self.added),
                     rejected=self.rejected,
                 )
@@ -288,8 +236,8 @@ class _Operation:
                     return
                 resends += 1
                 if resends >= self.settings.retry.max_attempts:
-                    err.annotate(f"{label}, {_plural(len(missing), 'number')} still not bound after "
-                                 f"{_plural(resends, 'attempt')}")
+                    err.annotate(f"{label}, {plural(len(missing), 'number')} still not bound after "
+                                 f"{plural(resends, 'attempt')}")
                     raise
                 chunk = AddBatch(chunk.settings, missing)
                 continue
@@ -448,7 +396,7 @@ def converge(
     instance_id = spec.instance_id
     action = (
         f"{'creating' if operation == 'create' else 'updating'} the binding of "
-        f"{_plural(len(spec.numbers), 'phone number')} to CCC instance {instance_id}"
+        f"{plural(len(spec.numbers), 'phone number')} to CCC instance {instance_id}"
     )
     live = _index_live(client.list_numbers(instance_id), owned)
     live_numbers = _live_numbers(live)
@@ -522,7 +470,7 @@ def unbind(
     """
     rt = _runtime(runtime)
     client = CccClient(rt)
-    action = f"deleting the binding of {_plural(len(owned), 'phone number')} to CCC instance {instance_id}"
+    action = f"deleting the binding of {plural(len(owned), 'phone number')} to CCC instance {instance_id}"
     stale: list[str] = [number for number, pid in owned.items() if not pid]
     lock = threading.Lock()
     with _writing(rt, instance_id), ThreadPoolExecutor(

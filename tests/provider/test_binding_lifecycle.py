@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ccc_emulator import demo
-from ccc_numbers.executor import ApplyError, OwnershipError
+from ccc_numbers import ApplyError, OwnershipError
 
 if TYPE_CHECKING:
     from conftest import Engine, State

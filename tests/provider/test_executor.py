@@ -14,13 +14,14 @@ from ccc_emulator import Emulator, demo
 from ccc_numbers import executor
 from ccc_numbers.client import AddBulkOutcome, CccClient
 from ccc_numbers.errors import (
+    ApplyError,
     BatchTooLargeError,
     NotFoundError,
+    OwnershipError,
     PartialFailureError,
     ThrottledError,
     TransportError,
 )
-from ccc_numbers.executor import ApplyError, OwnershipError
 from ccc_numbers.models import Settings
 
 if TYPE_CHECKING:
