@@ -18,6 +18,7 @@ from types import FrameType
 
 from .seed import SeedError
 from .server import ADMIN_PREFIX, Emulator
+from .service import DEFAULT_BATCH_CAP_CODE, DEFAULT_BATCH_CAP_MESSAGE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +31,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--state", metavar="FILE", help="SQLite state file; an existing one wins over --seed")
     p.add_argument("--seed", metavar="FILE", help="JSON seed file (default: the built-in demo seed)")
     p.add_argument("--max-batch-size", type=int, default=100, metavar="N", help="AddBulk cap (default 100)")
+    p.add_argument(
+        "--batch-cap-code",
+        default=DEFAULT_BATCH_CAP_CODE,
+        metavar="CODE",
+        help=f"code of the refusal of a batch over the cap (default {DEFAULT_BATCH_CAP_CODE})",
+    )
+    p.add_argument(
+        "--batch-cap-message",
+        default=DEFAULT_BATCH_CAP_MESSAGE,
+        metavar="TEXT",
+        help="message of that refusal; {max} becomes the cap (default %(default)r)",
+    )
     p.add_argument("--latency-ms", type=float, default=0, metavar="N", help="latency added to every call")
     p.add_argument("--rng-seed", type=int, default=0, metavar="N", help="seed of the fault random source")
     p.add_argument(
@@ -37,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="JSON",
-        help='a fault to start with (repeatable), e.g. \'{"kind": "throttling", "times": 2}\'',
+        help='a fault to start with (repeatable), e.g. \'{"kind": "throttling", "skip": 1, "times": 2}\'',
     )
     return p
 
@@ -53,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_batch_size=args.max_batch_size,
             latency_ms=args.latency_ms,
             rng_seed=args.rng_seed,
+            batch_cap_code=args.batch_cap_code,
+            batch_cap_message=args.batch_cap_message,
         )
         for spec in args.fault:
             doc = json.loads(spec)
@@ -61,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 action=doc.pop("action", None),
                 times=doc.pop("times", None),
                 probability=doc.pop("probability", None),
+                skip=doc.pop("skip", 0),
                 **doc.pop("options", {}),
                 **doc,
             )

@@ -21,7 +21,11 @@ Kinds (options in brackets):
   any rolling second (per action) are answered with ``Throttling.User``.
 
 ``times=N`` fires for the next N matching calls; ``probability=p`` fires with that chance from a
-``random.Random(rng_seed)``; neither fires on every matching call.
+``random.Random(rng_seed)``; neither fires on every matching call. ``skip=K`` first lets K matching
+calls through untouched (they use up neither ``times`` nor a random draw), so a fault can aim at
+"the third AddBulkPhoneNumbers" without the test hooking into the client. A call counts for a fault
+only when it reaches that fault's point in the pipeline and no earlier fault answered it, exactly as
+for ``times``.
 """
 
 from __future__ import annotations
@@ -95,6 +99,8 @@ class _Fault:
     times: int | None
     probability: float | None
     options: dict[str, Any]
+    #: Matching calls still to let through before the fault may fire.
+    skip: int = 0
     # rate_limit only: monotonic times of the calls accepted in the last second, per action.
     windows: dict[str, deque[float]] = field(default_factory=dict)
 
@@ -108,12 +114,13 @@ class _Fault:
             "action": self.action,
             "times": self.times,
             "probability": self.probability,
+            "skip": self.skip,
             "options": dict(self.options),
         }
 
 
 def _validate(
-    kind: str, times: int | None, probability: float | None, options: Mapping[str, Any]
+    kind: str, times: int | None, probability: float | None, skip: int, options: Mapping[str, Any]
 ) -> dict[str, Any]:
     if kind not in KINDS:
         raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -124,8 +131,12 @@ def _validate(
         raise ValueError(f"times must be a positive integer, got {times!r}")
     if probability is not None and not (isinstance(probability, (int, float)) and 0 <= probability <= 1):
         raise ValueError(f"probability must be between 0 and 1, got {probability!r}")
-    if kind == "rate_limit" and (times is not None or probability is not None):
-        raise ValueError("rate_limit applies to every matching call; times and probability do not apply")
+    if not isinstance(skip, int) or isinstance(skip, bool) or skip < 0:
+        raise ValueError(f"skip must be a non-negative integer, got {skip!r}")
+    if kind == "rate_limit" and (times is not None or probability is not None or skip):
+        raise ValueError(
+            "rate_limit applies to every matching call; times, probability and skip do not apply"
+        )
     opts = dict(options)
     retry_after = opts.get("retry_after_ms")
     if retry_after is not None and (not isinstance(retry_after, int) or retry_after < 0):
@@ -197,12 +208,13 @@ class Faults:
         action: str | None = None,
         times: int | None = None,
         probability: float | None = None,
+        skip: int = 0,
         **options: Any,
     ) -> str:
         """Register a fault; returns its id. Raises ValueError for an unknown kind or bad option."""
-        opts = _validate(kind, times, probability, options)
+        opts = _validate(kind, times, probability, skip, options)
         with self._lock:
-            fault = _Fault(f"fault-{next(self._ids)}", kind, action, times, probability, opts)
+            fault = _Fault(f"fault-{next(self._ids)}", kind, action, times, probability, opts, skip)
             self._faults.append(fault)
             return fault.id
 
@@ -284,6 +296,9 @@ class Faults:
         return [f for f in list(self._faults) if f.kind in kinds and f.matches(action) and self._fire(f)]
 
     def _fire(self, f: _Fault) -> bool:
+        if f.skip > 0:
+            f.skip -= 1  # let through: no random draw, `times` untouched
+            return False
         if f.probability is not None and self._rng.random() >= f.probability:
             return False
         if f.times is not None:

@@ -48,6 +48,21 @@ _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 SeedSource = Mapping[str, Any] | str | os.PathLike[str] | Seed
 
 
+def _check_max_batch_size(value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"max_batch_size must be at least 1, got {value!r}")
+
+
+def _check_batch_cap_code(value: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"batch_cap_code must be a non-empty string, got {value!r}")
+
+
+def _check_batch_cap_message(value: str) -> None:
+    if not isinstance(value, str):
+        raise ValueError(f"batch_cap_message must be a string, got {value!r}")
+
+
 def _api_not_found() -> ServiceError:
     return ServiceError(
         "InvalidAction.NotFound", "Specified api is not found, please check your url and method.", 404
@@ -100,9 +115,12 @@ class EmulatorCore:
         max_batch_size: int = 100,
         latency_ms: float = 0,
         rng_seed: int = 0,
+        batch_cap_code: str = service.DEFAULT_BATCH_CAP_CODE,
+        batch_cap_message: str = service.DEFAULT_BATCH_CAP_MESSAGE,
     ) -> None:
-        if max_batch_size < 1:
-            raise ValueError(f"max_batch_size must be at least 1, got {max_batch_size}")
+        _check_max_batch_size(max_batch_size)
+        _check_batch_cap_code(batch_cap_code)
+        _check_batch_cap_message(batch_cap_message)
         self.default_seed: Seed = load_seed(seed) if seed is not None else parse_seed(demo.demo_seed())
         self.store = Store(os.fspath(state_path) if state_path is not None else None)
         # An existing state file wins over the seed: that is what a restart means. Checked and
@@ -117,6 +135,8 @@ class EmulatorCore:
         self.generation = 0
         self.max_batch_size = self._initial_max_batch_size = max_batch_size
         self.latency_ms = self._initial_latency_ms = latency_ms
+        self.batch_cap_code = self._initial_batch_cap_code = batch_cap_code
+        self.batch_cap_message = self._initial_batch_cap_message = batch_cap_message
 
     # -- state operations shared by the Python API and the admin endpoints -----------------------
 
@@ -133,6 +153,8 @@ class EmulatorCore:
         # Knobs changed at run time go back too, so one test's settings never leak into the next.
         self.max_batch_size = self._initial_max_batch_size
         self.latency_ms = self._initial_latency_ms
+        self.batch_cap_code = self._initial_batch_cap_code
+        self.batch_cap_message = self._initial_batch_cap_message
 
     def load_seed(self, seed: SeedSource) -> None:
         self.store.replace(load_seed(seed))
@@ -268,6 +290,8 @@ class EmulatorCore:
                         request_id=request_id,
                         max_batch_size=self.max_batch_size,
                         rejections=lambda numbers: self.faults.rejections(action, numbers),
+                        batch_cap_code=self.batch_cap_code,
+                        batch_cap_message=self.batch_cap_message,
                     )
                 )
 
@@ -479,6 +503,7 @@ class _Admin:
                 action=doc.pop("action", None),
                 times=doc.pop("times", None),
                 probability=doc.pop("probability", None),
+                skip=doc.pop("skip", 0),
                 **doc.pop("options", {}),
                 **doc,
             )
@@ -564,7 +589,9 @@ class Emulator:
 
     ``with Emulator() as emu:`` starts it on a free port; ``emu.endpoint`` goes into the SDK's
     ``Config(endpoint=..., protocol="http")``. With ``state_path`` the state lives in that SQLite
-    file (an existing one wins over ``seed``); otherwise in memory.
+    file (an existing one wins over ``seed``); otherwise in memory. An AddBulkPhoneNumbers request
+    with more than ``max_batch_size`` numbers is refused whole with HTTP 400, ``batch_cap_code`` and
+    ``batch_cap_message`` (``{max}`` in it becomes the cap).
     """
 
     def __init__(
@@ -577,6 +604,8 @@ class Emulator:
         max_batch_size: int = 100,
         latency_ms: float = 0,
         rng_seed: int = 0,
+        batch_cap_code: str = service.DEFAULT_BATCH_CAP_CODE,
+        batch_cap_message: str = service.DEFAULT_BATCH_CAP_MESSAGE,
     ) -> None:
         self.core = EmulatorCore(
             seed=seed,
@@ -584,6 +613,8 @@ class Emulator:
             max_batch_size=max_batch_size,
             latency_ms=latency_ms,
             rng_seed=rng_seed,
+            batch_cap_code=batch_cap_code,
+            batch_cap_message=batch_cap_message,
         )
         self.host = host
         self._requested_port = port
@@ -636,9 +667,27 @@ class Emulator:
 
     @max_batch_size.setter
     def max_batch_size(self, value: int) -> None:
-        if value < 1:
-            raise ValueError(f"max_batch_size must be at least 1, got {value}")
+        _check_max_batch_size(value)
         self.core.max_batch_size = value
+
+    @property
+    def batch_cap_code(self) -> str:
+        return self.core.batch_cap_code
+
+    @batch_cap_code.setter
+    def batch_cap_code(self, value: str) -> None:
+        _check_batch_cap_code(value)
+        self.core.batch_cap_code = value
+
+    @property
+    def batch_cap_message(self) -> str:
+        """The refusal's message; ``{max}`` in it is replaced by ``max_batch_size``."""
+        return self.core.batch_cap_message
+
+    @batch_cap_message.setter
+    def batch_cap_message(self, value: str) -> None:
+        _check_batch_cap_message(value)
+        self.core.batch_cap_message = value
 
     @property
     def latency_ms(self) -> float:
@@ -653,7 +702,8 @@ class Emulator:
     def reset(self, seed: SeedSource | None = None) -> None:
         """State back to ``seed`` (default: the constructor's, else demo); journal and faults cleared.
 
-        ``max_batch_size`` and ``latency_ms`` return to their constructor values.
+        ``max_batch_size``, ``latency_ms``, ``batch_cap_code`` and ``batch_cap_message`` return to
+        their constructor values.
         """
         self.core.reset(seed)
 
@@ -702,10 +752,16 @@ class Emulator:
         action: str | None = None,
         times: int | None = None,
         probability: float | None = None,
+        skip: int = 0,
         **options: Any,
     ) -> str:
-        """Register a fault (see faults.py for kinds and options); returns its id."""
-        return self.core.faults.inject(kind, action=action, times=times, probability=probability, **options)
+        """Register a fault (see faults.py for kinds and options); returns its id.
+
+        ``skip=K`` lets the first K matching calls through before the fault starts firing.
+        """
+        return self.core.faults.inject(
+            kind, action=action, times=times, probability=probability, skip=skip, **options
+        )
 
     def remove_fault(self, fault_id: str) -> bool:
         return self.core.faults.remove(fault_id)

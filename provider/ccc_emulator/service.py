@@ -1,7 +1,7 @@
 """The CCC 2017-07-05 phone-number actions: parameter rules, business rules, success bodies.
 
 Owns one handler per action, ``Name.N`` unflattening, parameter validation (``Missing<Name>``,
-``InvalidParameter``, ``Parameter.Maximum``), the account rules (ownership, arrears, 400 numbers,
+``InvalidParameter``, the batch-cap refusal), the account rules (ownership, arrears, 400 numbers,
 unknown instance / flow / skill group / PhoneNumberId) and the wire JSON of every success body,
 built in one place (``_phone_number`` and friends). Must not do HTTP, authentication or faults
 other than the per-number rejections it is handed, and must not serialise errors: it raises
@@ -52,6 +52,11 @@ COMMON_PARAMS = frozenset(
     }
 )
 
+#: The batch-cap refusal (400), unless the emulator is configured otherwise. ``{max}`` in the
+#: message becomes the configured cap; a message without it names no cap at all.
+DEFAULT_BATCH_CAP_CODE = "Parameter.Maximum"
+DEFAULT_BATCH_CAP_MESSAGE = "The number of PhoneNumber must be less than or equal to {max}."
+
 _NUMBER_RE = re.compile(r"^\+?[0-9]{5,20}$")
 # City and province by area code, for ListPhoneNumbers' location fields (cosmetic).
 _AREA_CODES = {
@@ -71,6 +76,9 @@ class Call:
     max_batch_size: int
     #: Injected per-number buckets for the given numbers (see faults.Faults.rejections).
     rejections: Callable[[list[str]], dict[str, str]]
+    batch_cap_code: str = DEFAULT_BATCH_CAP_CODE
+    #: ``{max}`` is replaced by ``max_batch_size``.
+    batch_cap_message: str = DEFAULT_BATCH_CAP_MESSAGE
 
 
 Handler = Callable[[Call], dict[str, Any]]
@@ -291,8 +299,9 @@ def add_bulk_phone_numbers(call: Call) -> dict[str, Any]:
     usage = _usage(p)
     if len(numbers) > call.max_batch_size:
         raise ServiceError(
-            "Parameter.Maximum",
-            f"The number of PhoneNumber must be less than or equal to {call.max_batch_size}.",
+            call.batch_cap_code,
+            # replace, not str.format: any other braces in a configured message stay as written.
+            call.batch_cap_message.replace("{max}", str(call.max_batch_size)),
             400,
         )
     _check_toll_free_usage(numbers, usage)

@@ -222,6 +222,117 @@ def test_times_fires_exactly_n_times(sdk: Client, ccc_emulator: Emulator) -> Non
     assert ccc_emulator.faults() == []
 
 
+def outcomes(call: Callable[[], Any], n: int) -> list[str]:
+    """The code of each of n calls: "OK", or the code of the error the SDK raised."""
+    out = []
+    for _ in range(n):
+        try:
+            call()
+            out.append("OK")
+        except (ClientException, ServerException) as e:
+            out.append(e.code)
+    return out
+
+
+def test_skip_lets_the_first_calls_through_then_fires_times(sdk: Client, ccc_emulator: Emulator) -> None:
+    """skip=2, times=1: two calls pass, the third is refused, then normal service; the fault is gone."""
+    fault_id = ccc_emulator.inject("internal_error", action="ListPhoneNumbers", skip=2, times=1)
+    assert [(f["id"], f["skip"], f["times"]) for f in ccc_emulator.faults()] == [(fault_id, 2, 1)]
+    list_numbers(sdk)
+    assert [(f["skip"], f["times"]) for f in ccc_emulator.faults()] == [(1, 1)]
+    assert outcomes(lambda: list_numbers(sdk), 3) == ["OK", "InternalError", "OK"]
+    assert ccc_emulator.faults() == []
+    assert [(e.code, e.fault) for e in ccc_emulator.journal] == [
+        ("OK", None),
+        ("OK", None),
+        ("InternalError", "internal_error"),
+        ("OK", None),
+    ]
+
+
+def test_skip_without_times_fires_on_every_later_call(sdk: Client, ccc_emulator: Emulator) -> None:
+    """skip=1 alone: the first AddBulk is applied, every later one is throttled before it is applied."""
+    ccc_emulator.inject("throttling", action="AddBulkPhoneNumbers", skip=1)
+    assert outcomes(lambda: add_bulk(sdk, [demo.landline(len(ccc_emulator.journal))]), 4) == [
+        "OK",
+        "Throttling.User",
+        "Throttling.User",
+        "Throttling.User",
+    ]
+    assert [b["number"] for b in ccc_emulator.bindings(INSTANCE)] == [demo.landline(0)]
+    assert [(f["skip"], f["times"]) for f in ccc_emulator.faults()] == [(0, None)]
+
+
+def test_skip_counts_only_matching_calls(sdk: Client, ccc_emulator: Emulator) -> None:
+    """Calls of other actions do not use up skip: the second AddBulk is the one dropped."""
+    ccc_emulator.inject("drop_after_apply", action="AddBulkPhoneNumbers", skip=1, times=1)
+    list_numbers(sdk)
+    add_bulk(sdk, [demo.landline(0)])
+    list_numbers(sdk)
+    e = raised(lambda: add_bulk(sdk, [demo.landline(1)]))
+    assert type(e) is UnretryableException
+    add_bulk(sdk, [demo.landline(2)])
+    assert [(e.action, e.http_status, e.ok, e.fault) for e in ccc_emulator.journal] == [
+        ("ListPhoneNumbers", 200, True, None),
+        ("AddBulkPhoneNumbers", 200, True, None),
+        ("ListPhoneNumbers", 200, True, None),
+        ("AddBulkPhoneNumbers", 0, True, "drop_after_apply"),
+        ("AddBulkPhoneNumbers", 200, True, None),
+    ]
+    assert [b["number"] for b in ccc_emulator.bindings(INSTANCE)] == [demo.landline(i) for i in range(3)]
+
+
+def test_skip_does_not_count_calls_an_earlier_fault_answered(sdk: Client, ccc_emulator: Emulator) -> None:
+    """A call refused by an earlier fault never reaches a later one, so it does not use up its skip."""
+    ccc_emulator.inject("throttling", action="ListPhoneNumbers", times=2)
+    ccc_emulator.inject("internal_error", action="ListPhoneNumbers", skip=1, times=1)
+    assert outcomes(lambda: list_numbers(sdk), 5) == [
+        "Throttling.User",
+        "Throttling.User",
+        "OK",
+        "InternalError",
+        "OK",
+    ]
+
+
+def test_skip_counts_only_calls_carrying_a_rejected_number(sdk: Client, ccc_emulator: Emulator) -> None:
+    """For reject_numbers, skip (like times) counts only the calls that carry one of its numbers."""
+    ccc_emulator.inject("reject_numbers", numbers=[demo.landline(5)], skip=1, times=1)
+    add_bulk(sdk, [demo.landline(0)])
+    assert add_bulk(sdk, [demo.landline(5)]).failed_phone_numbers.failed_phone_number == []
+    ccc_emulator.unbind(demo.landline(5))
+    add_bulk(sdk, [demo.landline(1)])
+    assert add_bulk(sdk, [demo.landline(5)]).failed_phone_numbers.failed_phone_number == [demo.landline(5)]
+    assert ccc_emulator.faults() == []
+
+
+def test_skipped_calls_draw_no_random_number(sdk: Client, ccc_emulator: Emulator) -> None:
+    """With probability, the skipped calls pass without a draw: the pattern is the unskipped one, shifted."""
+
+    def list_flows() -> Any:
+        return sdk.list_contact_flows(m.ListContactFlowsRequest(instance_id=INSTANCE))
+
+    def pattern(skip: int) -> list[bool]:
+        ccc_emulator.reset()
+        ccc_emulator.inject("internal_error", action="ListContactFlows", probability=0.5, skip=skip)
+        return [code != "OK" for code in outcomes(list_flows, 16)]
+
+    plain = pattern(0)
+    assert pattern(3) == [False] * 3 + plain[:13]
+    assert 0 < sum(plain[:13]) < 13
+
+
+def test_skip_on_latency(sdk: Client, ccc_emulator: Emulator) -> None:
+    """A latency fault with skip=1 leaves the first call alone and delays the next ones."""
+    ccc_emulator.inject("latency", action="ListPhoneNumbers", ms=150, skip=1)
+    start = time.perf_counter()
+    list_numbers(sdk)
+    assert time.perf_counter() - start < 0.15
+    start = time.perf_counter()
+    list_numbers(sdk)
+    assert time.perf_counter() - start >= 0.15
+
+
 def test_action_targeting(sdk: Client, ccc_emulator: Emulator) -> None:
     """A fault for one action leaves the others alone."""
     ccc_emulator.inject("service_unavailable", action="AddBulkPhoneNumbers")
@@ -286,6 +397,14 @@ def test_bad_fault_specs_are_refused(ccc_emulator: Emulator) -> None:
         ccc_emulator.inject("reject_numbers", numbers=["1"], bucket="lost")
     with pytest.raises(ValueError, match="times must be a positive integer"):
         ccc_emulator.inject("throttling", times=0)
+    with pytest.raises(ValueError, match=r"^skip must be a non-negative integer, got -1$"):
+        ccc_emulator.inject("throttling", skip=-1)
+    with pytest.raises(ValueError, match=r"^skip must be a non-negative integer, got True$"):
+        ccc_emulator.inject("throttling", skip=True)
+    with pytest.raises(ValueError, match=r"^skip must be a non-negative integer, got '1'$"):
+        ccc_emulator.inject("throttling", skip="1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"times, probability and skip do not apply"):
+        ccc_emulator.inject("rate_limit", per_second=1, skip=1)
     assert ccc_emulator.faults() == []
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from alibabacloud_ccc20170705 import models as m
 from alibabacloud_ccc20170705.client import Client
-from alibabacloud_tea_openapi.exceptions import ClientException, ThrottlingException
+from alibabacloud_tea_openapi.exceptions import ClientException, ServerException, ThrottlingException
 
 from ccc_emulator import ADMIN_PREFIX, Emulator, demo
 
@@ -141,6 +141,7 @@ def test_admin_faults(sdk: Client, raw: Raw, ccc_emulator: Emulator) -> None:
             "action": "ListPhoneNumbers",
             "times": 1,
             "probability": None,
+            "skip": 0,
             "options": {
                 "retry_after_ms": 10,
                 "code": "Throttling.User",
@@ -161,6 +162,39 @@ def test_admin_faults(sdk: Client, raw: Raw, ccc_emulator: Emulator) -> None:
     status, err = admin(raw, "POST", "/faults", {"kind": "nope"})
     assert status == 400
     assert "unknown fault kind 'nope'" in err["error"]
+    status, err = admin(raw, "POST", "/faults", {"kind": "internal_error", "skip": -1})
+    assert (status, err) == (400, {"error": "fault: skip must be a non-negative integer, got -1"})
+
+
+def test_admin_fault_with_skip(sdk: Client, raw: Raw, ccc_emulator: Emulator) -> None:
+    """POST /faults takes skip: the first matching call passes, the next one is refused."""
+    status, created = admin(
+        raw,
+        "POST",
+        "/faults",
+        {"kind": "internal_error", "action": "ListContactFlows", "skip": 1, "times": 1},
+    )
+    assert status == 200
+    assert admin(raw, "GET", "/faults") == (
+        200,
+        [
+            {
+                "id": created["id"],
+                "kind": "internal_error",
+                "action": "ListContactFlows",
+                "times": 1,
+                "probability": None,
+                "skip": 1,
+                "options": {"applied": False},
+            }
+        ],
+    )
+    sdk.list_contact_flows(m.ListContactFlowsRequest(instance_id=INSTANCE))
+    assert [f["skip"] for f in admin(raw, "GET", "/faults")[1]] == [0]
+    with pytest.raises(ServerException) as info:
+        sdk.list_contact_flows(m.ListContactFlowsRequest(instance_id=INSTANCE))
+    assert (info.value.code, info.value.status_code) == ("InternalError", 500)
+    assert admin(raw, "GET", "/faults") == (200, [])
 
 
 def test_admin_bind_unbind_reset_and_seed(raw: Raw, ccc_emulator: Emulator) -> None:
@@ -234,11 +268,18 @@ def test_drift_is_visible_to_the_api(sdk: Client, ccc_emulator: Emulator) -> Non
 
 
 def test_reset_restores_knobs(ccc_emulator: Emulator) -> None:
-    """reset() puts max_batch_size and latency back to the constructor's values."""
+    """reset() puts max_batch_size, latency and the batch-cap refusal back to the constructor's values."""
     ccc_emulator.max_batch_size = 2
     ccc_emulator.latency_ms = 5
+    ccc_emulator.batch_cap_code = "TooMany"
+    ccc_emulator.batch_cap_message = "Too many."
     ccc_emulator.reset()
-    assert (ccc_emulator.max_batch_size, ccc_emulator.latency_ms) == (100, 0)
+    assert (
+        ccc_emulator.max_batch_size,
+        ccc_emulator.latency_ms,
+        ccc_emulator.batch_cap_code,
+        ccc_emulator.batch_cap_message,
+    ) == (100, 0, "Parameter.Maximum", "The number of PhoneNumber must be less than or equal to {max}.")
 
 
 @pytest.fixture

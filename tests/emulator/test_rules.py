@@ -9,6 +9,7 @@ import pytest
 from alibabacloud_ccc20170705 import models as m
 from alibabacloud_ccc20170705.client import Client
 from alibabacloud_tea_openapi.exceptions import ClientException
+from alibabacloud_tea_openapi.models import Config
 
 from ccc_emulator import Emulator, demo
 
@@ -234,6 +235,80 @@ def test_batch_cap_is_configurable(sdk: Client, ccc_emulator: Emulator) -> None:
         "The number of PhoneNumber must be less than or equal to 3.",
     )
     assert len(add_bulk(sdk, [demo.landline(i) for i in range(3)]).phone_numbers.phone_number) == 3
+
+
+def test_batch_cap_code_and_message_are_configurable(sdk: Client, ccc_emulator: Emulator) -> None:
+    """batch_cap_code / batch_cap_message set the refusal; {max} in the message becomes the cap."""
+    ccc_emulator.max_batch_size = 2
+    ccc_emulator.batch_cap_code = "InvalidParameter.TooMany"
+    ccc_emulator.batch_cap_message = "At most {max} numbers per call, {not a placeholder}."
+    assert api_error(lambda: add_bulk(sdk, [demo.landline(i) for i in range(3)])) == (
+        400,
+        "InvalidParameter.TooMany",
+        "At most 2 numbers per call, {not a placeholder}.",
+    )
+    assert ccc_emulator.bindings(INSTANCE) == []
+    (entry,) = ccc_emulator.journal
+    assert (entry.http_status, entry.code, entry.ok, entry.fault) == (
+        400,
+        "InvalidParameter.TooMany",
+        False,
+        None,
+    )
+
+
+def test_batch_cap_message_may_name_no_cap(sdk: Client, ccc_emulator: Emulator) -> None:
+    """A message without {max} is sent as written; the default code stays Parameter.Maximum."""
+    ccc_emulator.max_batch_size = 30
+    ccc_emulator.batch_cap_message = "Too many phone numbers."
+    assert api_error(lambda: add_bulk(sdk, [demo.landline(i) for i in range(31)])) == (
+        400,
+        "Parameter.Maximum",
+        "Too many phone numbers.",
+    )
+    assert len(add_bulk(sdk, [demo.landline(i) for i in range(30)]).phone_numbers.phone_number) == 30
+
+
+def test_batch_cap_settings_from_the_constructor(ccc_emulator: Emulator) -> None:
+    """Emulator(batch_cap_code=..., batch_cap_message=...) are the values reset() returns to.
+
+    (The ``ccc_emulator`` fixture is asked for only to clear the proxy variables.)
+    """
+    with Emulator(
+        max_batch_size=1, batch_cap_code="Parameter.Exceeded", batch_cap_message="No more than {max}."
+    ) as emu:
+        client = Client(
+            Config(
+                endpoint=emu.endpoint,
+                protocol="http",
+                access_key_id=demo.DEMO_ACCESS_KEY_ID,
+                access_key_secret=demo.DEMO_ACCESS_KEY_SECRET,
+            )
+        )
+        expected = (400, "Parameter.Exceeded", "No more than 1.")
+        assert api_error(lambda: add_bulk(client, [demo.landline(0), demo.landline(1)])) == expected
+        emu.batch_cap_code = "Other"
+        emu.batch_cap_message = "changed"
+        emu.reset()
+        assert (emu.batch_cap_code, emu.batch_cap_message) == ("Parameter.Exceeded", "No more than {max}.")
+        assert api_error(lambda: add_bulk(client, [demo.landline(0), demo.landline(1)])) == expected
+
+
+def test_bad_batch_cap_settings_are_refused(ccc_emulator: Emulator) -> None:
+    """An empty or non-string code, a non-string message and a cap below 1 raise ValueError."""
+    with pytest.raises(ValueError, match=r"^batch_cap_code must be a non-empty string, got ''$"):
+        ccc_emulator.batch_cap_code = ""
+    with pytest.raises(ValueError, match=r"^batch_cap_message must be a string, got None$"):
+        ccc_emulator.batch_cap_message = None  # type: ignore[assignment]
+    with pytest.raises(ValueError, match=r"^max_batch_size must be at least 1, got 0$"):
+        ccc_emulator.max_batch_size = 0
+    with pytest.raises(ValueError, match=r"^batch_cap_code must be a non-empty string, got ''$"):
+        Emulator(batch_cap_code="")
+    assert (ccc_emulator.batch_cap_code, ccc_emulator.batch_cap_message, ccc_emulator.max_batch_size) == (
+        "Parameter.Maximum",
+        "The number of PhoneNumber must be less than or equal to {max}.",
+        100,
+    )
 
 
 def test_modify_and_remove_unknown_phone_number_id(sdk: Client) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from alibabacloud_ccc20170705 import models as m
 from alibabacloud_ccc20170705.client import Client
+from alibabacloud_tea_openapi.exceptions import ClientException
 from alibabacloud_tea_openapi.models import Config
 
 from ccc_emulator import Emulator, SeedError, demo, load_seed
@@ -311,7 +312,7 @@ def test_cli_state_survives_stop_restart_and_crash(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_cli_knobs(tmp_path: Path) -> None:
-    """--seed, --max-batch-size, --latency-ms and --fault take effect."""
+    """--seed, --max-batch-size, --batch-cap-code/-message, --latency-ms and --fault take effect."""
     seed = tmp_path / "seed.json"
     seed.write_text(json.dumps(TINY_SEED))
     cli = Cli(
@@ -319,10 +320,14 @@ def test_cli_knobs(tmp_path: Path) -> None:
         str(seed),
         "--max-batch-size",
         "1",
+        "--batch-cap-code",
+        "Parameter.TooMany",
+        "--batch-cap-message",
+        "No more than {max} numbers.",
         "--latency-ms",
         "100",
         "--fault",
-        '{"kind": "throttling", "action": "ListContactFlows", "times": 1, "retry_after_ms": 7}',
+        '{"kind": "throttling", "action": "ListContactFlows", "skip": 1, "times": 1, "retry_after_ms": 7}',
     )
     try:
         c = Client(
@@ -333,11 +338,16 @@ def test_cli_knobs(tmp_path: Path) -> None:
                 access_key_secret="tiny-secret",
             )
         )
-        with pytest.raises(Exception, match="must be less than or equal to 1"):
+        with pytest.raises(ClientException) as refused:
             add_bulk(c, ["02100000001", "02100000002"], instance_id="inst-tiny")
+        assert (refused.value.code, refused.value.data["Message"]) == (
+            "Parameter.TooMany",
+            "No more than 1 numbers.",
+        )
         start = time.perf_counter()
         assert add_bulk(c, ["02100000001"], instance_id="inst-tiny").phone_numbers.phone_number[0].trunks == 3
         assert time.perf_counter() - start >= 0.1
+        c.list_contact_flows(m.ListContactFlowsRequest(instance_id="inst-tiny"))  # skipped by the fault
         with pytest.raises(Exception, match=r"Throttling\.User") as info:
             c.list_contact_flows(m.ListContactFlowsRequest(instance_id="inst-tiny"))
         assert info.value.retry_after == 7  # type: ignore[attr-defined]
