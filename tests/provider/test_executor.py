@@ -5,14 +5,12 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ccc_emulator import Emulator, demo
-from ccc_numbers import executor
-from ccc_numbers.client import AddBulkOutcome, CccClient
 from ccc_numbers.errors import (
     ApplyError,
     BatchTooLargeError,
@@ -22,7 +20,6 @@ from ccc_numbers.errors import (
     ThrottledError,
     TransportError,
 )
-from ccc_numbers.models import Settings
 
 if TYPE_CHECKING:
     from conftest import Engine, MakeEngine
@@ -32,8 +29,6 @@ WELCOME = demo.WELCOME_FLOW_ID
 IVR = demo.IVR_FLOW_ID
 ADD = "AddBulkPhoneNumbers"
 LIST = "ListPhoneNumbers"
-
-BeforeAdd = Callable[[int, Callable[[], None]], None]
 
 
 def landlines(start: int, stop: int) -> list[str]:
@@ -61,30 +56,6 @@ def serial(ccc_emulator: Emulator, make_engine: MakeEngine) -> Engine:
     return make_engine(ccc_emulator, maxConcurrency="1")
 
 
-@pytest.fixture
-def before_add(monkeypatch: pytest.MonkeyPatch) -> BeforeAdd:
-    """Register a hook to run just before the n-th AddBulkPhoneNumbers call from now (1-based)."""
-    hooks: dict[int, Callable[[], None]] = {}
-    made = [0]
-    lock = threading.Lock()
-
-    class ArmedClient(CccClient):
-        def add_bulk(self, instance_id: str, numbers: Sequence[str], settings: Settings) -> AddBulkOutcome:
-            with lock:
-                made[0] += 1
-                hook = hooks.pop(made[0], None)
-            if hook is not None:
-                hook()
-            return super().add_bulk(instance_id, numbers, settings)
-
-    def register(n: int, hook: Callable[[], None]) -> None:
-        with lock:
-            hooks[made[0] + n] = hook
-
-    monkeypatch.setattr(executor, "CccClient", ArmedClient)
-    return register
-
-
 # -- a failed create leaves nothing bound --------------------------------------------------------------
 
 
@@ -108,11 +79,9 @@ def test_create_failing_in_second_batch_on_a_missing_flow_unbinds_the_first(seri
     assert serial.bound() == {}
 
 
-def test_create_throttled_past_its_budget_in_batch_two_unbinds_batch_one(
-    serial: Engine, before_add: BeforeAdd
-) -> None:
+def test_create_throttled_past_its_budget_in_batch_two_unbinds_batch_one(serial: Engine) -> None:
     """Batch 2 throttled past the retry budget: batch 3 never starts and batch 1 is unbound again."""
-    before_add(2, lambda: serial.emu.inject("throttling", action=ADD))
+    serial.emu.inject("throttling", action=ADD, skip=1)  # every add but the first
     with pytest.raises(ApplyError) as caught:
         serial.create(binding(landlines(0, 250)))
     [cause] = caught.value.errors
@@ -144,15 +113,13 @@ def test_create_with_a_rejected_number_in_batch_two_unbinds_every_bound_number(s
 # -- a failed update converges on the next run ---------------------------------------------------------
 
 
-def test_failed_update_unbinds_its_adds_keeps_its_removes_and_rerun_converges(
-    serial: Engine, before_add: BeforeAdd
-) -> None:
+def test_failed_update_unbinds_its_adds_keeps_its_removes_and_rerun_converges(serial: Engine) -> None:
     """After a failed update only the numbers it bound are unbound; rerunning from the old state converges."""
     state = serial.create(binding(landlines(0, 20)))
     numbers: dict[str, Any] = {n: {} for n in landlines(2, 170)}
     numbers[demo.landline(3)] = {"contact_flow_id": IVR}
     serial.emu.clear_journal()
-    before_add(2, lambda: serial.emu.inject("throttling", action=ADD))
+    serial.emu.inject("throttling", action=ADD, skip=1)  # the update's batch 1 passes, batch 2 never does
     with pytest.raises(ApplyError) as caught:
         serial.update(state, binding(numbers))
     assert caught.value.rolled_back == tuple(landlines(20, 120))
@@ -212,18 +179,13 @@ def test_add_that_never_answers_gives_up_without_adding_twice(serial: Engine) ->
     assert serial.bound() == {}
 
 
-def test_update_interrupted_by_unknown_outcome_converges_on_rerun(
-    serial: Engine, before_add: BeforeAdd
-) -> None:
+def test_update_interrupted_by_unknown_outcome_converges_on_rerun(serial: Engine) -> None:
     """A lost add whose listing also fails is rolled back; rerunning the update binds every number once."""
     state = serial.create(binding(landlines(0, 10)))
-
-    def interrupt() -> None:
-        serial.emu.inject("drop_after_apply", action=ADD, times=1)
-        serial.emu.inject("service_unavailable", action=LIST, times=6)  # the reconciling listing gives up
-
-    before_add(1, interrupt)
     serial.emu.clear_journal()
+    serial.emu.inject("drop_after_apply", action=ADD, times=1)
+    # The planning listing passes; the 6 reconciling listings after the lost add fail, so it gives up.
+    serial.emu.inject("service_unavailable", action=LIST, skip=1, times=6)
     with pytest.raises(ApplyError) as caught:
         serial.update(state, binding(landlines(0, 160)))
     [cause] = caught.value.errors
@@ -245,18 +207,13 @@ def test_update_interrupted_by_unknown_outcome_converges_on_rerun(
     assert sorted(final.outputs["phone_number_ids"]) == landlines(0, 160)
 
 
-def test_rollback_that_cannot_list_names_numbers_left_and_adopt_converges(
-    serial: Engine, before_add: BeforeAdd
-) -> None:
+def test_rollback_that_cannot_list_names_numbers_left_and_adopt_converges(serial: Engine) -> None:
     """Numbers a failed update may have left bound are named; the next run refuses them, adopt takes them."""
     state = serial.create(binding(landlines(0, 2)))
     added = landlines(2, 5)
-
-    def interrupt() -> None:
-        serial.emu.inject("drop_after_apply", action=ADD, times=1)
-        serial.emu.inject("service_unavailable", action=LIST, times=12)  # reconcile and rollback both fail
-
-    before_add(1, interrupt)
+    serial.emu.inject("drop_after_apply", action=ADD, times=1)
+    # The planning listing passes; the reconciling and the rollback listings (6 attempts each) fail.
+    serial.emu.inject("service_unavailable", action=LIST, skip=1, times=12)
     with pytest.raises(ApplyError) as caught:
         serial.update(state, binding(landlines(0, 5)))
     assert sorted(caught.value.left_bound) == added
@@ -278,15 +235,28 @@ def test_rollback_that_cannot_list_names_numbers_left_and_adopt_converges(
 # -- used numbers: this instance or another ------------------------------------------------------------
 
 
-def test_number_bound_in_this_instance_between_list_and_add_names_its_id(
-    engine: Engine, before_add: BeforeAdd
-) -> None:
+def test_number_bound_in_this_instance_between_list_and_add_names_its_id(engine: Engine) -> None:
     """A number bound here after the listing is reported as bound in this instance, with its PhoneNumberId."""
     raced = demo.landline(1)
     pids: list[str] = []
-    before_add(1, lambda: pids.append(engine.emu.bind(raced, INSTANCE)))
-    with pytest.raises(ApplyError) as caught:
-        engine.create(binding(landlines(0, 3)))
+    # A real race: the add waits 500 ms in the emulator before it is applied, and meanwhile another
+    # thread binds the number behind the provider's back, as soon as the planning listing is answered.
+    engine.emu.inject("latency", action=ADD, ms=500, times=1)
+
+    def bind_once_listed() -> None:
+        deadline = time.monotonic() + 30
+        while engine.emu.calls(LIST) == 0 and time.monotonic() < deadline:
+            time.sleep(0.002)
+        pids.append(engine.emu.bind(raced, INSTANCE))
+
+    racer = threading.Thread(target=bind_once_listed)
+    racer.start()
+    try:
+        with pytest.raises(ApplyError) as caught:
+            engine.create(binding(landlines(0, 3)))
+    finally:
+        racer.join()
+    assert [e.action for e in engine.emu.journal][:2] == [LIST, ADD]  # bound between these two calls
     assert caught.value.rejected == {
         raced: f"already bound in this CCC instance as PhoneNumberId {pids[0]} but not owned by this binding "
         "(adopt_existing=True takes it over, for example after an interrupted run)"
@@ -358,50 +328,42 @@ def test_too_large_batches_under_concurrency_bind_everything_once(
     assert sorted(applied_adds(small_batches)) == landlines(0, 400)
 
 
-class _CapWithoutNumber(CccClient):
-    """A client whose service refuses more than `cap` numbers per call without naming the cap."""
-
-    cap = 30
-    refused: list[int] = []  # noqa: RUF012 - reset by the fixture, shared by the clients of one test
-
-    def add_bulk(self, instance_id: str, numbers: Sequence[str], settings: Settings) -> AddBulkOutcome:
-        if len(numbers) > self.cap:
-            self.refused.append(len(numbers))
-            raise BatchTooLargeError(
-                f"adding phone numbers to CCC instance {instance_id}",
-                code="Parameter.Maximum", message="Too many phone numbers.", http_status=400, maximum=None,
-            )
-        return super().add_bulk(instance_id, numbers, settings)
+NO_CAP = "Too many phone numbers."
 
 
-@pytest.fixture
-def cap_without_number(monkeypatch: pytest.MonkeyPatch) -> type[_CapWithoutNumber]:
-    monkeypatch.setattr(_CapWithoutNumber, "refused", [])
-    monkeypatch.setattr(executor, "CccClient", _CapWithoutNumber)
-    return _CapWithoutNumber
+def add_outcomes(engine: Engine) -> list[tuple[int, str]]:
+    """(numbers carried, code) of each AddBulkPhoneNumbers request, in journal order."""
+    codes = [e.code for e in engine.emu.journal if e.action == ADD]
+    return list(zip(engine.added_per_call(), codes, strict=True))
 
 
-def test_refusal_without_a_named_cap_halves_until_the_batch_fits(
-    serial: Engine, cap_without_number: type[_CapWithoutNumber]
-) -> None:
+def test_refusal_without_a_named_cap_halves_until_the_batch_fits(serial: Engine) -> None:
     """A too-large refusal that names no cap halves the batch size until calls are accepted."""
+    serial.emu.max_batch_size = 30
+    serial.emu.batch_cap_message = NO_CAP  # no number in it: the provider must guess
     serial.create(binding(landlines(0, 100)))
-    assert cap_without_number.refused == [100, 50]
-    assert serial.added_per_call() == [25, 25, 25, 25]
+    assert add_outcomes(serial) == [
+        (100, "Parameter.Maximum"), (50, "Parameter.Maximum"), *[(25, "OK")] * 4,
+    ]
+    assert sorted(serial.bound()) == landlines(0, 100)
 
 
-def test_refusal_of_a_single_number_is_not_split_further(
-    serial: Engine, cap_without_number: type[_CapWithoutNumber], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_refusal_of_a_single_number_is_not_split_further(serial: Engine) -> None:
     """A batch of one refused as too large cannot be split: the create fails with that error."""
-    monkeypatch.setattr(cap_without_number, "cap", 0)
+    # The service refuses every add as too large without naming a cap. The emulator's cap is at
+    # least 1, so a fault answers the cap refusal's code and cap-less message instead.
+    serial.emu.inject("throttling", action=ADD, code="Parameter.Maximum", message=NO_CAP)
     with pytest.raises(ApplyError) as caught:
         serial.create(binding(landlines(0, 3)))
     [cause] = caught.value.errors
     assert isinstance(cause, BatchTooLargeError)
-    assert cause.action == f"adding phone numbers to CCC instance {INSTANCE}, batch 1/1"
-    assert cap_without_number.refused == [3, 2, 1]
-    assert serial.calls(ADD) == 0
+    assert (cause.code, cause.message, cause.http_status, cause.maximum) == (
+        "Parameter.Maximum", NO_CAP, 400, None,
+    )
+    assert cause.action == f"adding 1 phone number to CCC instance {INSTANCE}, batch 1/1"
+    assert add_outcomes(serial) == [(n, "Parameter.Maximum") for n in (3, 2, 1)]
+    assert applied_adds(serial.emu) == []
+    assert serial.bound() == {}
 
 
 # -- concurrency ---------------------------------------------------------------------------------------
