@@ -55,6 +55,7 @@ class Binding:
     contact_flow_id: str | None = WELCOME
     skill_group_ids: Sequence[str] | None = None
     usage: str | None = None
+    adopt_existing: bool | None = None
     depends_on: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -71,6 +72,7 @@ def program(*bindings: Binding) -> Callable[[], None]:
                 "contact_flow_id": b.contact_flow_id,
                 "skill_group_ids": list(b.skill_group_ids) if b.skill_group_ids is not None else None,
                 "usage": b.usage,
+                "adopt_existing": b.adopt_existing,
             }
             numbers: Any = dict(b.numbers) if isinstance(b.numbers, Mapping) else list(b.numbers)
             made[b.name] = PhoneNumberBinding(
@@ -365,6 +367,40 @@ def test_moving_a_number_between_bindings_removes_from_the_giver_before_the_rece
     assert live[moved]["contact_flow_id"] == IVR
     assert sorted(res.outputs["giver_ids"]) == giver_numbers[:-1]
     assert res.outputs["receiver_ids"] == {n: live[n]["phone_number_id"] for n in [*receiver_numbers, moved]}
+
+
+def test_a_declared_number_bound_out_of_band_fails_up_until_adopted(
+    make_stack: MakeStack, ccc_emulator: Emulator
+) -> None:
+    """Up refuses a number bound behind Pulumi's back, naming it; adopt_existing=True takes it over."""
+    numbers = landlines(0, 5)
+    taken = numbers[3]
+    taken_id = ccc_emulator.bind(taken, INSTANCE, contact_flow_id=IVR)
+    stack = make_stack(Binding("support", numbers))
+
+    with pytest.raises(ProviderError) as caught:
+        stack.up()
+
+    assert (caught.value.method, caught.value.name) == ("Create", "support")
+    assert caught.value.message == (
+        "ccc_numbers.errors.OwnershipError: creating the binding of 5 phone numbers to CCC instance "
+        f"{INSTANCE}: 1 phone number already bound in this instance but not owned by this binding: "
+        f"{taken} (PhoneNumberId {taken_id}); set adopt_existing=True to take it over (for example after "
+        "an interrupted run), or bind it elsewhere first"
+    )
+    assert actions(ccc_emulator) == ["ListPhoneNumbers"]
+    assert (stack.resources, ids_in(ccc_emulator)) == ({}, {taken: taken_id})
+    stack.program = program(Binding("support", numbers, adopt_existing=True))
+    ccc_emulator.clear_journal()
+
+    res = stack.up(skip_preview=True)
+
+    assert actions(ccc_emulator) == ["ListPhoneNumbers", "AddBulkPhoneNumbers", "ModifyPhoneNumber"]
+    assert sent_numbers(entries(ccc_emulator, "AddBulkPhoneNumbers")[0]) == [n for n in numbers if n != taken]
+    assert entries(ccc_emulator, "ModifyPhoneNumber")[0].params["PhoneNumberId"] == taken_id
+    assert res.outputs["support_ids"] == ids_in(ccc_emulator)
+    assert res.outputs["support_ids"][taken] == taken_id
+    assert bound(ccc_emulator)[taken]["contact_flow_id"] == WELCOME
 
 
 # --- Drift ----------------------------------------------------------------------------------------
