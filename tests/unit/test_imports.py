@@ -1,0 +1,66 @@
+"""Check and diff stay offline and cheap: they never import the Alibaba SDK (it costs ~0.6 s per process).
+
+Guards the provider host's cold start and every preview: ``import ccc_numbers`` and the provider's
+``check`` and ``diff`` run in a fresh interpreter, which then reports the SDK modules it loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+SDK_MODULES = ("alibabacloud_tea_openapi", "darabonba", "alibabacloud_credentials", "Tea")
+
+_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from ccc_numbers import PhoneNumberBindingProvider
+
+    provider = PhoneNumberBindingProvider()
+    news = {
+        "instance_id": "d278629c-c687-4aa3-b044-4fe9b012e7ef",
+        "numbers": ["02160660000", "02160660001", "4001000000"],
+        "contact_flow_id": "8Cvg_0mcsm6K",
+        "skill_group_ids": ["3f3ceb0d-d6b6-4c97-af20-f3daf04f90e0"],
+    }
+    checked = provider.check({}, news)
+    assert not checked.failures, checked.failures
+    olds = dict(checked.inputs, phone_number_ids={n: "pid-" + n for n in checked.inputs["numbers"]})
+    changed = dict(checked.inputs, numbers={**checked.inputs["numbers"]})
+    changed["numbers"].pop("02160660001")
+    same = provider.diff("id", olds, checked.inputs)
+    update = provider.diff("id", olds, changed)
+    moved = dict(checked.inputs, instance_id="6a1f0f7e-2b0c-4d7e-9a51-3c9d2e8b4f10")
+    replace = provider.diff("id", olds, moved)
+    sdk = sorted(name for name in sys.modules if name.split(".")[0] in __SDK__)
+    print(json.dumps({"sdk": sdk, "diffs": [same.changes, update.changes, bool(replace.replaces)]}))
+    """
+)
+
+
+def test_check_and_diff_do_not_import_the_alibaba_sdk() -> None:
+    """Importing ccc_numbers and running check and diff leaves every Alibaba SDK module unloaded."""
+    script = _SCRIPT.replace("__SDK__", repr(set(SDK_MODULES)))
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    # The hooks really ran: no change, an in-place update left to the engine, a replace.
+    assert report["diffs"] == [False, None, True]
+    assert report["sdk"] == []
+
+
+def test_the_sdk_probe_would_notice_an_import() -> None:
+    """The same probe sees the SDK once the client is really imported (the test above can fail)."""
+    code = (
+        "import sys; from ccc_numbers import client; client._sdk(); "
+        f"print(sorted(n for n in sys.modules if n.split('.')[0] in {set(SDK_MODULES)!r}))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "alibabacloud_tea_openapi" in proc.stdout
