@@ -58,7 +58,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote
 
 from multidict import MultiMapping
@@ -359,7 +359,7 @@ def _check_time(value: str, now: float) -> None:
         raise ServiceError("InvalidTimeStamp.Format",
                            "Specified time stamp or date value is not well formatted.", 400)
     try:
-        when = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+        when = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
     except ValueError:  # shape right, calendar wrong (month 13, Feb 30)
         raise ServiceError("InvalidTimeStamp.Format",
                            "Specified time stamp or date value is not well formatted.", 400) from None

@@ -94,16 +94,12 @@ MIN_DIGITS: Final = 5
 MAX_DIGITS: Final = 20
 
 
-class Usage(str, enum.Enum):
-    """What calls a bound number carries."""
+class Usage(enum.StrEnum):
+    """What calls a bound number carries; ``str()`` and f-strings give the value users write."""
 
     INBOUND = "Inbound"
     OUTBOUND = "Outbound"
     BIDIRECTION = "Bidirection"
-
-    def __str__(self) -> str:
-        # Messages print the value users write, not `Usage.INBOUND`.
-        return self.value
 
 
 _USAGE_LIST: Final = "Inbound, Outbound or Bidirection"

@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -75,7 +75,7 @@ def sign_v1(params: Mapping[str, str], secret: str, method: str = "POST") -> str
 def common_params(action: str | None, version: str | None = "2017-07-05") -> dict[str, str]:
     params = {
         "Format": "json",
-        "Timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "SignatureNonce": uuid.uuid4().hex,
         "SignatureMethod": "HMAC-SHA1",
         "SignatureVersion": "1.0",

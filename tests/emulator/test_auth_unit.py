@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from unittest import mock
 from urllib.parse import unquote_plus, urlencode
@@ -35,7 +35,7 @@ STS_KEY = AccessKey(
 )
 KEYS = {k.id: k for k in (KEY, STS_KEY)}
 
-NOW_DT = datetime(2026, 11, 26, 22, 40, 28, tzinfo=timezone.utc)
+NOW_DT = datetime(2026, 11, 26, 22, 40, 28, tzinfo=UTC)
 NOW = NOW_DT.timestamp()
 TS = "2026-11-26T22:40:28Z"
 HOST = "127.0.0.1:8080"
