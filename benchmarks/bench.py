@@ -40,7 +40,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +179,11 @@ def _parser() -> argparse.ArgumentParser:
     add("--skip", default="", help="comma-separated parts to skip: provider,refresh50,micro,coldstart")
     add("--out", type=Path, help="output directory (default benchmarks/results, quick: results/quick)")
     add("--no-chart", action="store_true", help="do not draw the PNG chart")
+    add(
+        "--report-only",
+        action="store_true",
+        help="measure nothing: rewrite the table, markdown and chart from --out's bench.json",
+    )
     return parser
 
 
@@ -191,7 +196,7 @@ def _meta(args: argparse.Namespace, sizes: list[int], latency: float) -> dict[st
 
     defaults = ProviderSettings()
     return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": _commit(),
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
@@ -244,6 +249,10 @@ def main(argv: list[str] | None = None) -> None:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
         os.environ.pop(name, None)
 
+    if args.report_only:
+        _write(json.loads((out / "bench.json").read_text()), out, chart=not args.no_chart, log=print)
+        return
+
     started = time.perf_counter()
     log = _log_to_stderr(started)
     results: dict[str, Any] = {
@@ -262,11 +271,15 @@ def main(argv: list[str] | None = None) -> None:
     if "coldstart" not in skip:
         results["coldstart"] = coldstart.measure(cold_runs, progress=log)
     results["meta"]["run_seconds"] = time.perf_counter() - started
+    _write(results, out, chart=not args.no_chart, log=log)
+
+
+def _write(results: dict[str, Any], out: Path, *, chart: bool, log: Callable[[str], None]) -> None:
+    """Derived figures (rows, targets), then bench.json, bench.md, bench.png and the printed summary."""
     results["rows"] = report.rows(results) if results["runs"]["ours"] else []
     results["targets"] = report.targets(results)
-
     chart_name = None
-    if not args.no_chart and results["runs"]["ours"]:
+    if chart and results["runs"]["ours"]:
         chart_name = report.chart(results, out / "bench.png")
         if chart_name is None:
             log("matplotlib is not installed: chart skipped (pip install -e '.[bench]')")

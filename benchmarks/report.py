@@ -515,6 +515,17 @@ def chart(results: Mapping[str, Any], path: Path) -> str | None:
     ]
     for col, op in enumerate(ops):
         op_rows = sorted((r for r in data if r["op"] == op), key=lambda r: r["n"])
+        api = [(r["n"], r["ours_api_s"]) for r in op_rows if r["ours_api_s"]]
+        if api:
+            axes[1][col].plot(
+                [a[0] for a in api],
+                [a[1] for a in api],
+                ":",
+                color="tab:blue",
+                alpha=0.6,
+                linewidth=1.5,
+                label="ours: API phase only (first call in to last answer out)",
+            )
         for label, calls_key, wall_key, measured_key, color, marker, style in series:
             for row_index, value_of in (
                 (0, lambda r, k=calls_key: total_of(r[k])),
