@@ -101,15 +101,12 @@ class _Case:
             "phone_number_ids": pids,
             "number_details": {
                 num: {
-                    "phone_number_id": pids[num],
                     "trunks": 1.0,
                     "allow_outbound": True,
                     "test_only": False,
                     "remaining_time": 0.0,
                     "description": "Bench Telecom",
-                    "skill_group_ids": [],
                     "skill_group_names": [],
-                    "contact_flow_id": FLOW_A,
                     "contact_flow_name": "Bench main",
                 }
                 for num in numbers

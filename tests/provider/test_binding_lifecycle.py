@@ -64,15 +64,12 @@ def test_create_outputs_hold_canonical_numbers_ids_and_details(engine: Engine) -
         "phone_number_ids": {n: pid},
         "number_details": {
             n: {
-                "phone_number_id": pid,
                 "trunks": 2,
                 "allow_outbound": True,
                 "test_only": False,
                 "remaining_time": 0,
                 "description": "Ali Telecom",
-                "contact_flow_id": WELCOME,
                 "contact_flow_name": "Welcome",
-                "skill_group_ids": [demo.SALES_SKILL_GROUP_ID],
                 "skill_group_names": ["Sales"],
             }
         },
