@@ -5,8 +5,14 @@ or mapping of numbers → the canonical mapping, or failures that name a propert
 form that state stores (`canonical_dict` / `spec_from_canonical`) and the comparisons `diff` needs
 (`canonical_equal`, `classify_change`).
 
-Must not do I/O, read the clock, import the Alibaba SDK or `pulumi` (check and diff run in every
-preview and stay cheap; a test asserts the imports), or use the API's PascalCase wire names.
+`check_inputs` checks each value with a pure-Python fast path (`_plain_args`) that only recognises
+plainly valid values; anything else goes to the pydantic model in ``validation.py``, which alone
+words what is wrong with a value. The rules across values (duplicates, the 400-number rule, empty
+lists) and the canonical form are this module's, the same for both paths. pydantic is imported only
+then: it costs the provider host's cold start ~70 ms, and the host's first Check is usually valid.
+
+Must not do I/O, read the clock, import the Alibaba SDK, `pulumi` or pydantic (check and diff run in
+every preview and stay cheap; tests assert the imports), or use the API's PascalCase wire names.
 
 Decisions (the README repeats them for users):
 
@@ -34,21 +40,9 @@ import itertools
 import json
 import re
 import types
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Final
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    PlainValidator,
-    Tag,
-    ValidationError,
-    ValidationInfo,
-    WrapValidator,
-)
-from pydantic_core import PydanticCustomError
+from typing import Any, Final
 
 __all__ = [
     "CANONICAL_KEYS",
@@ -256,16 +250,7 @@ def parse_usage(value: str) -> Usage:
 
 
 # ---------------------------------------------------------------------------------------------
-# The pydantic model of the user's inputs.
-#
-# Leaf validators are plain functions: each lets an unknown through, checks the type and raises a
-# PydanticCustomError whose message is already the sentence the user sees. pydantic contributes the
-# structure: property paths, required and unknown properties, and the list-or-mapping dispatch.
-
-
-def _fail(reason: str) -> PydanticCustomError:
-    # The reason goes in the context, not the template, so braces in user text stay literal.
-    return PydanticCustomError("ccc_input", "{reason}", {"reason": reason})
+# Checked values: what the fast path and validation.py both produce
 
 
 def _describe(value: object) -> str:
@@ -282,66 +267,7 @@ def _describe(value: object) -> str:
     return f"a value of type {type(value).__name__}"
 
 
-def _validate_id(what: str, when_empty: str) -> Callable[[object], object]:
-    def validate(value: object) -> object:
-        if is_unknown(value):
-            return value
-        if not isinstance(value, str):
-            raise _fail(f"must be {what} (a string), not {_describe(value)}")
-        if not value.strip():
-            raise _fail(f"must not be empty; {when_empty}")
-        if value != value.strip():
-            raise _fail(f"{json.dumps(value, ensure_ascii=False)} has spaces around it; write {what} without")
-        return value
-
-    return validate
-
-
-def _validate_number(value: object) -> object:
-    if is_unknown(value):
-        return value
-    if isinstance(value, str):
-        try:
-            return normalize_number(value)
-        except ValueError as exc:
-            raise _fail(str(exc)) from None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        # An unquoted number has already lost its leading 0 or +; guessing it back would bind
-        # the wrong number.
-        raise _fail(
-            f"must be a phone number in quotes (a string), not {_describe(value)}: a leading 0 or + is"
-            " lost when a number is not quoted"
-        )
-    raise _fail(f"must be a phone number (a string), not {_describe(value)}")
-
-
 _USAGES_BY_VALUE: Final = {u.value: u for u in Usage}
-
-
-def _validate_usage(value: object) -> object:
-    usage = _USAGES_BY_VALUE.get(value) if isinstance(value, str) else None
-    if usage is not None:
-        return usage  # the common case, without the cost of an enum lookup
-    if is_unknown(value):
-        return value
-    if not isinstance(value, str):
-        raise _fail(f"must be one of {_USAGE_LIST} (a string), not {_describe(value)}")
-    try:
-        return parse_usage(value)
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
-
-
-def _validate_flag(value: object) -> object:
-    if is_unknown(value) or isinstance(value, bool):
-        return value
-    raise _fail(f"must be true or false, not {_describe(value)}")
-
-
-def _unknown_or_none_passes(value: object, handler: Callable[[object], object]) -> object:
-    if value is None or is_unknown(value):
-        return value
-    return handler(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,11 +288,12 @@ def _plain_id(value: object) -> bool:
 
 
 def _plain_overrides(value: dict[Any, Any], plain_groups: set[tuple[object, ...]]) -> _Overrides | None:
-    """The overrides of a plainly valid per-number mapping, else None (pydantic then says why).
+    """The overrides of a plainly valid per-number mapping, else None (validation.py then says why).
 
-    Building a pydantic model per number costs several microseconds; at 10,000 numbers that is
-    most of check's budget, and almost every value is plainly valid. `plain_groups` remembers the
-    skill group lists already found plain during this check.
+    Used by the fast path and by validation.py's per-number validator: building a pydantic model per
+    number costs several microseconds, most of check's budget at 10,000 numbers, even when the model
+    is needed only for one bad value elsewhere. `plain_groups` remembers the skill group lists
+    already found plain during this check.
     """
     if not value.keys() <= _PER_NUMBER_KEY_SET:
         return None
@@ -399,76 +326,114 @@ def _plain_group_list(groups: object, plain_groups: set[tuple[object, ...]]) -> 
     return True
 
 
-def _per_number_value(value: object, handler: Callable[[object], object], info: ValidationInfo) -> object:
-    if type(value) is dict:
-        plain = _plain_overrides(value, info.context["plain_groups"] if info.context else set())
-        if plain is not None:
-            return plain
-    elif value is None:
-        return _NO_OVERRIDES
-    elif is_unknown(value):
-        return value
-    args = handler(value)  # the full model: errors with their paths
-    assert isinstance(args, _NumberArgs)
-    return _Overrides(args.usage, args.contact_flow_id, args.skill_group_ids)
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """The user's inputs with each value checked on its own; the rules across values come after.
+
+    `numbers` is the list of normalised numbers (an element may be unknown), the mapping from each
+    key as given to its `_Overrides` (or an unknown), or an unknown. `usage` is a `Usage`, and
+    `skill_group_ids` a list; any of them may be an unknown, and None means "not given".
+    """
+
+    instance_id: object
+    numbers: object
+    usage: object = None
+    contact_flow_id: object = None
+    skill_group_ids: object = None
+    adopt_existing: object = False
 
 
-def _numbers_form(value: object) -> str | None:
-    if is_unknown(value):
-        return "unknown"
-    if isinstance(value, Mapping):
-        return "mapping"
-    if isinstance(value, (list, tuple)):
-        return "list"
-    return None
+_INPUT_KEY_SET: Final = frozenset(INPUT_KEYS)
+#: What the fast path's helpers return for a value they cannot confirm (None is a valid "not given").
+_NOT_PLAIN: Final = object()
 
 
-_FlowId = Annotated[
-    object, PlainValidator(_validate_id("a contact flow id", "leave it out for no contact flow"))
-]
-_GroupId = Annotated[object, PlainValidator(_validate_id("a skill group id", "remove the empty id"))]
-_GroupIds = Annotated[list[_GroupId] | None, WrapValidator(_unknown_or_none_passes)]
-_UsageIn = Annotated[object, PlainValidator(_validate_usage)]
+def _plain_or_unknown_id(value: object) -> bool:
+    return _plain_id(value) or is_unknown(value)
 
 
-class _NumberArgs(BaseModel):
-    """The per-number settings in the mapping form of `numbers`; None means "use the default"."""
+def _plain_args(given: dict[str, Any]) -> _Checked | None:
+    """The checked inputs when every value is plainly valid, else None (validation.py then says why).
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Pure Python, so that checking plainly valid inputs (the host's first Check, most previews) never
+    imports pydantic. Returns exactly what the pydantic model would, and declines anything it is not
+    sure of; a property test compares the two paths.
+    """
+    if not given.keys() <= _INPUT_KEY_SET or not _plain_or_unknown_id(given.get("instance_id")):
+        return None
+    usage = _plain_usage(given.get("usage"))
+    flow = given.get("contact_flow_id")
+    groups = _plain_groups(given.get("skill_group_ids"))
+    adopt = given.get("adopt_existing", False)
+    if (
+        usage is _NOT_PLAIN
+        or (flow is not None and not _plain_or_unknown_id(flow))
+        or groups is _NOT_PLAIN
+        or (type(adopt) is not bool and not is_unknown(adopt))
+    ):
+        return None
+    numbers = given.get("numbers")
+    if type(numbers) is dict:  # check_inputs has made any mapping a dict
+        numbers = _plain_mapping(numbers)
+    elif type(numbers) is list or type(numbers) is tuple:
+        numbers = _plain_list(numbers)
+    elif numbers is None or not is_unknown(numbers):
+        return None
+    if numbers is _NOT_PLAIN:
+        return None
+    return _Checked(given["instance_id"], numbers, usage, flow, groups, adopt)
 
-    usage: _UsageIn = None
-    contact_flow_id: _FlowId = None
-    skill_group_ids: _GroupIds = None
+
+def _plain_usage(usage: object) -> object:
+    if usage is None or is_unknown(usage):
+        return usage
+    plain = _USAGES_BY_VALUE.get(usage) if isinstance(usage, str) else None
+    return _NOT_PLAIN if plain is None else plain
 
 
-_UnknownNumbers = Annotated[object, PlainValidator(lambda value: value), Tag("unknown")]
-_NumberList = Annotated[list[Annotated[object, PlainValidator(_validate_number)]], Tag("list")]
-_NumberMapping = Annotated[
-    dict[Any, Annotated[_NumberArgs, WrapValidator(_per_number_value)]], Tag("mapping")
-]
-# A discriminated union, so that an error names the form the user chose, not both forms.
-_NumbersIn = Annotated[
-    _UnknownNumbers | _NumberList | _NumberMapping,
-    Discriminator(_numbers_form, custom_error_type="numbers_form", custom_error_message="wrong form"),
-]
+def _plain_groups(groups: object) -> object:
+    if groups is None or is_unknown(groups):
+        return groups
+    if (type(groups) is list or type(groups) is tuple) and all(_plain_or_unknown_id(g) for g in groups):
+        return list(groups)
+    return _NOT_PLAIN
 
 
-class _BindingArgs(BaseModel):
-    """The resource's inputs as the user wrote them, checked leaf by leaf."""
+def _plain_mapping(numbers: dict[Any, Any]) -> object:
+    plain_groups: set[tuple[object, ...]] = set()
+    checked: dict[Any, object] = {}
+    for key, value in numbers.items():
+        own: object
+        if type(value) is dict:
+            own = _plain_overrides(value, plain_groups)
+            if own is None:
+                return _NOT_PLAIN
+        elif value is None:
+            own = _NO_OVERRIDES
+        elif is_unknown(value):
+            own = value
+        else:
+            return _NOT_PLAIN
+        checked[key] = own
+    return checked
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    instance_id: Annotated[
-        object,
-        PlainValidator(
-            _validate_id("the id of a CCC instance", "give the id of the CCC instance to bind to")
-        ),
-    ]
-    numbers: _NumbersIn
-    usage: _UsageIn = None
-    contact_flow_id: _FlowId = None
-    skill_group_ids: _GroupIds = None
-    adopt_existing: Annotated[object, PlainValidator(_validate_flag)] = False
+def _plain_list(numbers: list[Any] | tuple[Any, ...]) -> object:
+    checked: list[object] = []
+    append = checked.append
+    for raw in numbers:
+        if type(raw) is not str:
+            if not is_unknown(raw):
+                return _NOT_PLAIN
+            append(raw)
+        elif _PLAIN_NUMBER.fullmatch(raw) or raw == UNKNOWN:
+            append(raw)  # the common case, and the engine's unknown
+        else:
+            try:
+                append(normalize_number(raw))
+            except ValueError:
+                return _NOT_PLAIN
+    return checked
 
 
 # ---------------------------------------------------------------------------------------------
@@ -482,63 +447,6 @@ def _key_path(key: object) -> str:
 def _number_path(where: int | str) -> str:
     """The path of a number given by its list position or its mapping key."""
     return f"numbers[{where}]" if isinstance(where, int) else _key_path(where)
-
-
-def _path(loc: tuple[int | str, ...]) -> str:
-    """`('numbers', 'mapping', '021', 'usage')` → `numbers["021"].usage`."""
-    parts = list(loc)
-    if parts[:1] == ["numbers"] and len(parts) > 1:
-        del parts[1]  # the list/mapping tag that pydantic puts after a discriminated union
-        if len(parts) > 1 and isinstance(parts[1], str):
-            parts[:2] = [_key_path(parts[1])]
-    text = ""
-    for part in parts:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
-
-
-def _hint(name: str, choices: Iterable[str], then: str) -> str:
-    """``did you mean x? Then…`` for a near miss, else ``then…``."""
-    match = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    return f"did you mean {match[0]}? {then[0].upper()}{then[1:]}" if match else then
-
-
-def _reason(error: Mapping[str, Any]) -> str:  # noqa: PLR0911  (one return per error kind: a table)
-    """A plain sentence for one pydantic error; our own validators already wrote theirs."""
-    kind = error["type"]
-    loc = error["loc"]
-    value = error.get("input")
-    if kind == "ccc_input":
-        return str(error["ctx"]["reason"])
-    if kind == "missing":
-        if loc == ("numbers",):
-            return "is required: list the phone numbers to bind"
-        if loc == ("instance_id",):
-            return "is required: give the id of the CCC instance to bind the numbers to"
-        return "is required"
-    if kind == "extra_forbidden":
-        name = str(loc[-1])
-        if len(loc) == 1:
-            known = f"the properties are {', '.join(INPUT_KEYS[:-1])} and {INPUT_KEYS[-1]}"
-            return f"is not a property of PhoneNumberBinding; {_hint(name, INPUT_KEYS, known)}"
-        known = "the settings are usage, contact_flow_id and skill_group_ids"
-        return f"is not a per-number setting; {_hint(name, _PER_NUMBER_KEYS, known)}"
-    if kind == "numbers_form":
-        return (
-            "must be a list of phone numbers or a mapping from phone number to settings,"
-            f" not {_describe(value)}"
-        )
-    if kind == "model_type":
-        return (
-            f"must be a mapping of settings (usage, contact_flow_id, skill_group_ids), not {_describe(value)}"
-        )
-    if kind == "list_type":
-        return f"must be a list of skill group ids, not {_describe(value)}"
-    # Not reachable from the engine's values; pydantic's own message is a sentence too.
-    return f"is not valid: {error['msg']}"
 
 
 def _toll_free_failure(number: str, usage: Usage, where: str) -> str:
@@ -572,15 +480,17 @@ class _NumberIndex:
 class _Resolver:
     """Resolves validated inputs into canonical numbers, collecting the cross-field failures."""
 
-    def __init__(self, args: _BindingArgs) -> None:
+    def __init__(self, args: _Checked) -> None:
         self.failures: list[Failure] = []
         # Sorted skill group lists by their spelling: thousands of numbers usually share a few.
         self._groups: dict[tuple[object, ...], list[object]] = {}
         self.usage = args.usage  # Usage, an unknown, or None when not given
         self.flow = args.contact_flow_id
-        groups = args.skill_group_ids
+        groups = args.skill_group_ids  # a list, None, or an unknown
         self.groups: object = (
-            groups if is_unknown(groups) else self._sorted_groups(groups, lambda: "skill_group_ids")
+            self._sorted_groups(groups, lambda: "skill_group_ids")
+            if groups is None or isinstance(groups, list)
+            else groups
         )
 
     def _sorted_groups(self, ids: list[object] | None, path: Callable[[], str]) -> object:
@@ -734,14 +644,15 @@ def check_inputs(news: Mapping[str, Any]) -> CheckOutcome:
     if isinstance(numbers, Mapping) and not is_unknown(numbers):
         # Sorted before validation so that failures come out in the same order on every run.
         given["numbers"] = {key: numbers[key] for key in sorted(numbers, key=str)}
-    try:
-        args = _BindingArgs.model_validate(given, context={"plain_groups": set()})
-    except ValidationError as exc:
-        failures = tuple(
-            Failure(_path(error["loc"]), _reason(error)) for error in exc.errors(include_url=False)
-        )
-        return CheckOutcome(inputs=given, failures=failures)
+    args = _plain_args(given)
+    if args is None:
+        # Not plainly valid: the pydantic model finds and words what is wrong, or accepts it.
+        from . import validation  # noqa: PLC0415 - pydantic would cost every host's cold start
 
+        checked = validation.check_values(given)
+        if not isinstance(checked, _Checked):
+            return CheckOutcome(inputs=given, failures=checked)
+        args = checked
     resolver = _Resolver(args)
     canonical_numbers = resolver.numbers(args.numbers, given["numbers"])
     if resolver.failures:

@@ -7,7 +7,6 @@ import re
 import string
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -847,36 +846,6 @@ def test_every_number_gets_inbound_if_400_else_the_given_usage(news: dict[str, A
             assert value["usage"] == "Inbound"
 
 
-_messy_value = st.none() | st.fixed_dictionaries(
-    {},
-    optional={
-        "usage": st.sampled_from(["Inbound", "Outbound", "Bidirection", "inbound", 1.0, UNKNOWN]),
-        "contact_flow_id": st.sampled_from(["f1", "", " f1", 2.0, UNKNOWN]),
-        "skill_group_ids": st.sampled_from(["g1", None, UNKNOWN])
-        | st.lists(st.sampled_from(["g1", "g2", "", " g1", 3.0, UNKNOWN, Unknown(), {}]), max_size=3),
-        "usgae": st.just("Inbound"),
-    },
-)
-_messy_key = st.sampled_from(["02160660000", "021 6066 0000", "02160660001", "4001000000", "021.6066", "400"])
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    numbers=st.dictionaries(_messy_key, _messy_value, max_size=4),
-    usage=st.sampled_from([None, "Inbound", "Bidirection"]),
-    groups=st.sampled_from([None, ["g2"], ["g2", "g1"]]),
-)
-def test_the_fast_path_for_per_number_settings_agrees_with_the_model(
-    numbers: dict[str, Any], usage: str | None, groups: list[str] | None
-) -> None:
-    """Skipping the pydantic model for plainly valid per-number settings changes no result."""
-    news = {"instance_id": INSTANCE, "numbers": numbers, "usage": usage, "skill_group_ids": groups}
-    fast = check_inputs(news)
-    with mock.patch.object(models, "_plain_overrides", return_value=None):
-        slow = check_inputs(news)
-    assert fast == slow
-
-
 def test_canonical_equal_ignores_engine_and_output_keys() -> None:
     """Stored outputs (with __provider, ids, details and float ints) equal the same new inputs."""
     outputs = {
@@ -919,7 +888,7 @@ def test_classify_change(news: dict[str, Any], change: Change) -> None:
 
 # --- module boundaries ------------------------------------------------------------------------
 
-_ALLOWED_IMPORTS = {
+_PURE_IMPORTS = {
     "__future__",
     "collections",
     "dataclasses",
@@ -930,14 +899,19 @@ _ALLOWED_IMPORTS = {
     "re",
     "types",
     "typing",
-    "pydantic",
-    "pydantic_core",
 }
 
 
-@pytest.mark.parametrize("module", ["models", "plan"])
-def test_pure_modules_import_no_sdk_no_pulumi_and_nothing_with_io(module: str) -> None:
-    """models.py and plan.py import only the standard library's pure parts, pydantic and each other."""
+@pytest.mark.parametrize(
+    ("module", "allowed"),
+    [
+        ("models", _PURE_IMPORTS),
+        ("plan", _PURE_IMPORTS),
+        ("validation", _PURE_IMPORTS | {"pydantic", "pydantic_core"}),
+    ],
+)
+def test_pure_modules_import_no_sdk_no_pulumi_and_nothing_with_io(module: str, allowed: set[str]) -> None:
+    """Only the standard library's pure parts and each other; only validation.py may import pydantic."""
     source = (Path(models.__file__).parent / f"{module}.py").read_text()
     imported = set()
     for node in ast.walk(ast.parse(source)):
@@ -945,13 +919,13 @@ def test_pure_modules_import_no_sdk_no_pulumi_and_nothing_with_io(module: str) -
             imported |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             imported.add(node.module.split(".")[0])
-    assert imported <= _ALLOWED_IMPORTS, imported - _ALLOWED_IMPORTS
+    assert imported <= allowed, imported - allowed
 
 
 def test_no_wire_names_in_the_pure_modules() -> None:
-    """PascalCase API names (PhoneNumberId, SkillGroupId, ContactFlowId) stay out of models and plan."""
+    """PascalCase API names (PhoneNumberId, SkillGroupId, ContactFlowId) stay out of the pure modules."""
     folder = Path(models.__file__).parent
-    for module in ("models.py", "plan.py"):
+    for module in ("models.py", "validation.py", "plan.py"):
         source = (folder / module).read_text()
         for wire in ("PhoneNumberId", "SkillGroupId", "ContactFlowId", "InstanceId", "AddBulkPhoneNumbers"):
             assert re.search(rf"\b{wire}", source) is None, (module, wire)
