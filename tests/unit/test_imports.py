@@ -2,6 +2,8 @@
 
 Guards the provider host's cold start and every preview: ``import ccc_numbers`` and the provider's
 ``check`` and ``diff`` run in a fresh interpreter, which then reports the SDK modules it loaded.
+Nor do they import pydantic on plainly valid inputs (~70 ms of the cold start with its models): only
+an input that fails, or that check's fast path cannot confirm, loads ``ccc_numbers.validation``.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ import json
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 SDK_MODULES = ("alibabacloud_tea_openapi", "darabonba", "alibabacloud_credentials", "Tea")
+PYDANTIC_MODULES = ("pydantic", "pydantic_core", "ccc_numbers.validation")
 
 _SCRIPT = textwrap.dedent(
     """
@@ -26,7 +30,7 @@ _SCRIPT = textwrap.dedent(
         "skill_group_ids": ["3f3ceb0d-d6b6-4c97-af20-f3daf04f90e0"],
     }
     checked = provider.check({}, news)
-    assert not checked.failures, checked.failures
+    assert not checked.failures, [(f.property, f.reason) for f in checked.failures]
     olds = dict(checked.inputs, phone_number_ids={n: "pid-" + n for n in checked.inputs["numbers"]})
     changed = dict(checked.inputs, numbers={**checked.inputs["numbers"]})
     changed["numbers"].pop("02160660001")
@@ -34,23 +38,75 @@ _SCRIPT = textwrap.dedent(
     update = provider.diff("id", olds, changed)
     moved = dict(checked.inputs, instance_id="6a1f0f7e-2b0c-4d7e-9a51-3c9d2e8b4f10")
     replace = provider.diff("id", olds, moved)
+    mapping = provider.check({}, {
+        "instance_id": news["instance_id"],
+        "numbers": {
+            "021 6066 0000": {"usage": "Outbound", "skill_group_ids": []},
+            "4001000000": {"usage": "Inbound", "contact_flow_id": "ivr"},
+            "02160660001": None,
+        },
+        "usage": "Bidirection",
+        "adopt_existing": True,
+    })
+    assert not mapping.failures, [(f.property, f.reason) for f in mapping.failures]
     sdk = sorted(name for name in sys.modules if name.split(".")[0] in __SDK__)
-    print(json.dumps({"sdk": sdk, "diffs": [same.changes, update.changes, bool(replace.replaces)]}))
+
+    def heavy():
+        return sorted(n for n in sys.modules if n.split(".")[0] in __PYDANTIC__ or n in __PYDANTIC__)
+
+    valid = heavy()
+    bad = provider.check({}, dict(news, numbers=["02160660000", "021.6066.0001"]))
+    print(json.dumps({
+        "sdk": sdk,
+        "diffs": [same.changes, update.changes, bool(replace.replaces)],
+        "pydantic_after_valid": valid,
+        "pydantic_after_invalid": heavy(),
+        "invalid_failures": [[f.property, f.reason] for f in bad.failures],
+    }))
     """
 )
+
+_report: dict[str, Any] = {}
+
+
+def _run_probe() -> dict[str, Any]:
+    """The probe's report, from one fresh interpreter shared by the tests below."""
+    if not _report:
+        script = _SCRIPT.replace("__SDK__", repr(set(SDK_MODULES))).replace(
+            "__PYDANTIC__", repr(set(PYDANTIC_MODULES))
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=60
+        )
+        assert proc.returncode == 0, proc.stderr
+        _report.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return _report
 
 
 def test_check_and_diff_do_not_import_the_alibaba_sdk() -> None:
     """Importing ccc_numbers and running check and diff leaves every Alibaba SDK module unloaded."""
-    script = _SCRIPT.replace("__SDK__", repr(set(SDK_MODULES)))
-    proc = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=60
-    )
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    report = _run_probe()
     # The hooks really ran: no change, an in-place update left to the engine, a replace.
     assert report["diffs"] == [False, None, True]
     assert report["sdk"] == []
+
+
+def test_check_and_diff_of_valid_inputs_do_not_import_pydantic() -> None:
+    """Checking valid list and mapping inputs and diffing them leaves pydantic and validation unloaded."""
+    assert _run_probe()["pydantic_after_valid"] == []
+
+
+def test_an_invalid_input_loads_the_model_and_still_gets_its_exact_message() -> None:
+    """A bad number brings in pydantic (the probe can see it) and fails with the usual sentence."""
+    report = _run_probe()
+    assert {"pydantic", "pydantic_core", "ccc_numbers.validation"} <= set(report["pydantic_after_invalid"])
+    assert report["invalid_failures"] == [
+        [
+            "numbers[1]",
+            '"021.6066.0001" is not a phone number: "." is not allowed; write digits, with an optional'
+            " leading + and spaces, dashes or parentheses between them",
+        ]
+    ]
 
 
 def test_the_sdk_probe_would_notice_an_import() -> None:
