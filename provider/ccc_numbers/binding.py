@@ -3,8 +3,9 @@
 Owns the edge with the Pulumi engine: each hook turns the engine's dicts into typed values on its
 first line and typed values back into dicts on its last (the engine hands ints back as floats and
 drops None values, so outputs are read only through :func:`_owned` and
-``models.spec_from_canonical``). Must not contain business rules: validation is ``models.py``,
-what to change is ``plan.py``, how to call the API is ``executor.py``. The provider object is
+``models.spec_from_canonical``). Must not contain business rules: validation is ``models.py``
+(``validation.py`` words the failures), what to change is ``plan.py``, how to call the API is
+``executor.py``. The provider object is
 pickled into the state (``__provider``), so it holds no attribute at all: settings and credentials
 live in ``config.py``'s process registry, filled by :meth:`PhoneNumberBindingProvider.configure`,
 and clients are built per call. The executor (and through it the Alibaba SDK) is imported only by
