@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, NoReturn
 
-from .config import Endpoint, RuntimeConfig, current, missing_credentials_error
+from .config import Credentials, Endpoint, RuntimeConfig, current, missing_credentials_error
 from .errors import (
     ApiError,
     BatchTooLargeError,
@@ -354,6 +354,24 @@ _NOT_GONE_CODES = frozenset({
     "InvalidAccessKeyId.NotFound", "InvalidApi.NotFound", "InvalidAction.NotFound", "InvalidVersion",
 })
 _SERVER_CODES = frozenset({"InternalError", "ServiceUnavailable", "InternalServerError", "ServiceTimeout"})
+# The gateway refused the credentials themselves: the user's fix is in config or environment.
+_CREDENTIAL_CODE_PREFIXES = (
+    "SignatureDoesNotMatch", "InvalidAccessKeyId", "InvalidAccessKeySecret", "InvalidSecurityToken",
+    "MissingSecurityToken",
+)
+
+
+def _credential_hint(credentials: Credentials | None) -> str:
+    """Where the refused key came from and which settings change it (never the key's values)."""
+    if credentials is None:
+        where = "the default credential chain of alibabacloud-credentials"
+    else:
+        where = f"{credentials.source} (AccessKeyId {credentials.access_key_id})"
+    return (
+        f"The AccessKey from {where} was refused: check ccc:accessKeyId, ccc:accessKeySecret and "
+        f"ccc:securityToken, or ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and "
+        f"ALIBABA_CLOUD_SECURITY_TOKEN"
+    )
 # darabonba's RuntimeError for a body that is not JSON (a load balancer's HTML page, say).
 _NOT_JSON = "Failed to parse the value as json"
 _BATCH_CAP = re.compile(r"less than or equal to (\d+)")
@@ -681,7 +699,7 @@ class CccClient:
             message = getattr(exc, "message", "") or ""
         request_id = data.get("RequestId") or data.get("requestId") or getattr(exc, "request_id", None)
         retry_after = getattr(exc, "retry_after", None)
-        return _api_error(
+        error = _api_error(
             action,
             code=code,
             message=scrub(str(message), self._secrets),
@@ -690,6 +708,9 @@ class CccClient:
             retry_after_ms=retry_after if isinstance(retry_after, int) else None,
             add_bulk=add_bulk,
         )
+        if code.startswith(_CREDENTIAL_CODE_PREFIXES):
+            error.hint = _credential_hint(self._runtime.credentials)
+        return error
 
     def _bound(
         self, action: str, item: Mapping[str, Any], instance_id: str, *, phone_number_id: str | None = None

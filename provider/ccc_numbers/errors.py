@@ -113,6 +113,8 @@ class CccError(Exception):
         self.attempts = 1
         #: Why the client stopped retrying, when it retried at all: ``gave up after 6 attempts``.
         self.retry_note: str | None = None
+        #: What the user can do about it, when we know: ``check ccc:accessKeySecret …``.
+        self.hint: str | None = None
 
     def annotate(self, detail: str) -> None:
         """Add caller context to the action (``batch 2/3``), keeping the reason as it is."""
@@ -126,6 +128,8 @@ class CccError(Exception):
         suffix = self._suffix()
         if suffix:
             text = f"{text} ({suffix})"
+        if self.hint:
+            text = f"{text}. {self.hint}"
         return text
 
 

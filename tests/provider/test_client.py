@@ -269,6 +269,31 @@ def test_wrong_secret_is_signature_mismatch(ccc_emulator: Emulator) -> None:
     assert caught.value.code == "SignatureDoesNotMatch"
     assert caught.value.http_status == 400
     assert caught.value.message.startswith("Specified signature is not matched with our calculation.")
+    assert str(caught.value).endswith(
+        "). The AccessKey from stack config (AccessKeyId LTAI5tCccEmulatorDemo01) was refused: check "
+        "ccc:accessKeyId, ccc:accessKeySecret and ccc:securityToken, or ALIBABA_CLOUD_ACCESS_KEY_ID, "
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_SECURITY_TOKEN"
+    )
+
+
+def test_unknown_key_names_where_the_key_came_from(ccc_emulator: Emulator) -> None:
+    """InvalidAccessKeyId.NotFound says the key came from the environment and which settings to fix."""
+    bad = CccClient(runtime_for(emu_endpoint(ccc_emulator),
+                                credentials=Credentials("LTAI-unknown", "s", None, "environment")))
+    with pytest.raises(InvalidInputError) as caught:
+        bad.list_numbers(INSTANCE)
+    assert caught.value.hint == (
+        "The AccessKey from environment (AccessKeyId LTAI-unknown) was refused: check ccc:accessKeyId, "
+        "ccc:accessKeySecret and ccc:securityToken, or ALIBABA_CLOUD_ACCESS_KEY_ID, "
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_SECURITY_TOKEN"
+    )
+
+
+def test_business_errors_carry_no_credential_hint(client: CccClient) -> None:
+    """A NotExist.Instance error is about the request, not the key: no hint is added."""
+    with pytest.raises(NotFoundError) as caught:
+        client.list_numbers("gone")
+    assert caught.value.hint is None
 
 
 def test_batch_cap_refusal_is_batch_too_large(client: CccClient, ccc_emulator: Emulator) -> None:
