@@ -5,7 +5,8 @@
     ConfigurationError           a bad ``ccc:`` config key or no credentials; .key names the key
     CccError                     .action (what was being done, to what), .reason, .request_id,
     │                            .outcome_unknown (the request may have been applied),
-    │                            .attempts, .retry_note (why the client stopped retrying)
+    │                            .attempts, .retry_note (why the client stopped retrying),
+    │                            .hint (what the user can change, e.g. which credential settings)
     ├── ApiError                 .code, .message, .http_status: the CCC API said no
     │   ├── NotFoundError        NotExist.* / NotExists.* / *.NotFound / HTTP 404
     │   │                        read: drift; delete: already done
