@@ -14,7 +14,7 @@ from pulumi.dynamic import Config, ConfigureRequest, ResourceProvider
 from pulumi.dynamic.dynamic import serialize_provider
 
 from ccc_emulator import Emulator, demo
-from ccc_numbers import config
+from ccc_numbers import PhoneNumberBindingProvider, config
 from ccc_numbers.client import CccClient, instant_retries
 from ccc_numbers.config import Credentials, Endpoint, ProviderSettings, RetryPolicy, RuntimeConfig
 from ccc_numbers.errors import CccError, ConfigurationError, InvalidInputError, TransportError, scrub
@@ -62,16 +62,15 @@ def test_configured_provider_pickle_has_no_secret() -> None:
 
 def test_binding_provider_pickle_has_no_secret() -> None:
     """The real provider class, configured with credentials, pickles without them (and unpickles)."""
-    binding = pytest.importorskip("ccc_numbers.binding", reason="binding.py is written by another helper")
-    provider = binding.PhoneNumberBindingProvider()
+    provider = PhoneNumberBindingProvider()
     provider.configure(ConfigureRequest(Config(STACK_CONFIG, "proj")))
     encoded = serialize_provider(provider)
     data = base64.b64decode(encoded)
     assert SECRET.encode() not in data
     assert TOKEN.encode() not in data
-    assert type(dill.loads(data)) is binding.PhoneNumberBindingProvider
+    assert type(dill.loads(data)) is PhoneNumberBindingProvider
     # The pickle is an input: configuring must not change it, or every run would show a diff.
-    assert serialize_provider(binding.PhoneNumberBindingProvider()) == encoded
+    assert serialize_provider(PhoneNumberBindingProvider()) == encoded
 
 
 @pytest.mark.parametrize(
