@@ -59,7 +59,7 @@ def outputs_of(inputs: dict[str, Any]) -> dict[str, Any]:
         {
             **inputs,
             "phone_number_ids": {n: f"id-{n}" for n in numbers},
-            "number_details": {n: {"trunks": 1, "phone_number_id": f"id-{n}"} for n in numbers},
+            "number_details": {n: {"trunks": 1, "test_only": False} for n in numbers},
             PROVIDER_KEY: "pickled",
         }
     )
