@@ -52,6 +52,7 @@ __all__ = [
     "PartialFailureError",
     "ThrottledError",
     "TransportError",
+    "plural",
     "scrub",
 ]
 
@@ -63,6 +64,14 @@ _SIGNED_PARAM = re.compile(
 # ACS3 Authorization header value, in case an SDK message ever quotes request headers.
 _AUTH_HEADER = re.compile(r"(ACS3-[A-Z0-9-]+ Credential=)[^\s,]+(,SignedHeaders=[^,]*,Signature=)[^\s,'\"]+")
 _REDACTED = "***"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 phone number``, ``2 phone numbers``: the count wording every message and log uses.
+
+    ``many`` is the plural when it is not ``word`` + ``s`` (``batch``, ``batches``).
+    """
+    return f"{n} {word}" if n == 1 else f"{n} {many or word + 's'}"
 
 
 def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
@@ -217,7 +226,6 @@ class ThrottledError(ApiError):
         self.retry_after_ms = retry_after_ms
 
 
-
 class TransportError(CccError):
     """No usable answer: the connection failed, was reset or timed out, or the body was not CCC JSON."""
 
@@ -259,10 +267,6 @@ class PartialFailureError(CccError):
             f"not bound ({listing})",
             request_id=request_id,
         )
-
-def plural(n: int, word: str) -> str:
-    """``1 phone number``, ``2 phone numbers``: the count wording every message uses."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 class OwnershipError(CccError):

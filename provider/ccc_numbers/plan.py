@@ -17,6 +17,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from .errors import plural
 from .models import Settings
 
 __all__ = [
@@ -91,10 +92,6 @@ class Limits:
         _check_batch_size(self.batch_size)
 
 
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
 @dataclass(frozen=True, slots=True)
 class Plan:
     """The changes for one binding, each collection in its declared order."""
@@ -128,7 +125,7 @@ class Plan:
             parts.append(f"remove {len(self.removes)}")
         if self.add_batches:
             added = sum(len(batch.numbers) for batch in self.add_batches)
-            parts.append(f"add {added} in {_count(len(self.add_batches), 'batch', 'batches')}")
+            parts.append(f"add {added} in {plural(len(self.add_batches), 'batch', 'batches')}")
         if self.modifies:
             parts.append(f"modify {len(self.modifies)}")
         return ", ".join(parts)
