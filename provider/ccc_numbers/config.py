@@ -58,6 +58,7 @@ from pathlib import Path
 from typing import Any, Literal, NoReturn, Protocol
 
 from .errors import ConfigurationError
+from .plan import DEFAULT_BATCH_SIZE
 
 __all__ = [
     "DEFAULT_EMBEDDED_STATE_PATH",
@@ -216,7 +217,7 @@ class ProviderSettings:
     embedded: bool = False
     #: The embedded emulator's state file, absolute once read from config.
     embedded_state_path: str = DEFAULT_EMBEDDED_STATE_PATH
-    batch_size: int = 100
+    batch_size: int = DEFAULT_BATCH_SIZE
     max_concurrency: int = 4
     requests_per_second: float = 50.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
