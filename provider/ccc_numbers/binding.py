@@ -130,6 +130,18 @@ def _owned(props: Mapping[str, Any]) -> dict[str, str | None]:
     return owned
 
 
+def _keep_numbers_without_settings(numbers: Any) -> Any:
+    """A mapping of numbers with each ``None`` value made ``{}`` (both mean "the resource's settings").
+
+    The SDK drops ``None`` values inside a mapping before the engine sees it, so ``{number: None}``
+    would silently lose the number: never bound, or unbound by the next update. A mapping still
+    inside an Output cannot be reached here; there the SDK drops such a number before check runs.
+    """
+    if isinstance(numbers, Mapping) and any(value is None for value in numbers.values()):
+        return {key: {} if value is None else value for key, value in numbers.items()}
+    return numbers
+
+
 def _details(bound: BoundNumber) -> dict[str, Any]:
     # Only facts not already in the outputs: the PhoneNumberId is in phone_number_ids and the flow and
     # skill group ids are in numbers. Outputs cross the wire in every Diff, Update and Read, and at
@@ -288,6 +300,8 @@ class PhoneNumberBinding(Resource, module="ccc", name="PhoneNumberBinding"):
             )
         # Missing required inputs are reported by check, with the same wording as every other failure.
         props: dict[str, Any] = args.to_props() if args is not None else given
+        if "numbers" in props:
+            props["numbers"] = _keep_numbers_without_settings(props["numbers"])
         # Output-only properties, declared so that they become attributes; check drops them.
         props["phone_number_ids"] = None
         props["number_details"] = None

@@ -290,3 +290,25 @@ def test_resource_refuses_args_and_keywords_together() -> None:
     expected = r"pass either args or keyword arguments, not both \(got args and usage\)"
     with pytest.raises(TypeError, match=expected):
         PhoneNumberBinding("x", PhoneNumberBindingArgs(instance_id=INSTANCE, numbers=[N1]), usage="Inbound")
+
+
+def test_a_number_mapped_to_none_reaches_check_with_the_resource_settings() -> None:
+    """{number: None} in the mapping form is registered as {number: {}}: the SDK would drop it whole."""
+    mocks = _Mocks()
+    asyncio.set_event_loop(asyncio.new_event_loop())  # pulumi's runtime uses the thread's loop
+    pulumi.runtime.set_mocks(mocks, preview=False)
+
+    @pulumi.runtime.test
+    def program() -> Any:
+        binding = PhoneNumberBinding(
+            "support", instance_id=INSTANCE, numbers={N1: None, N2: {"usage": "Inbound"}}, usage="Outbound"
+        )
+        return binding.urn
+
+    program()
+    [(_, _, inputs)] = mocks.registered
+    assert inputs["numbers"] == {N1: {}, N2: {"usage": "Inbound"}}
+    assert checked(_wire({k: v for k, v in inputs.items() if k != PROVIDER_KEY}))["numbers"] == {
+        N1: {"skill_group_ids": [], "usage": "Outbound"},
+        N2: {"skill_group_ids": [], "usage": "Inbound"},
+    }
