@@ -115,9 +115,17 @@ class _Testing:
     """Process-wide retry test mode: waits are recorded instead of slept."""
 
     def __init__(self) -> None:
-        self.instant = False
+        #: set_testing(True): instant for the whole process.
+        self.forced = False
+        #: instant_retries() blocks open, in any thread. A count, not a saved previous value: two
+        #: overlapping blocks in two threads would otherwise end with the first one's "before".
+        self.depth = 0
         self.recorders: list[list[float]] = []
         self.lock = threading.Lock()
+
+    @property
+    def instant(self) -> bool:
+        return self.forced or self.depth > 0
 
 
 _testing = _Testing()
@@ -129,7 +137,7 @@ def set_testing(instant: bool) -> None:
     Attempts, budgets and retry-after still count as if the waits had happened; only the sleeping
     is skipped. The rate limiter is not affected (it is what some tests measure).
     """
-    _testing.instant = instant
+    _testing.forced = instant
 
 
 @contextmanager
@@ -137,15 +145,14 @@ def instant_retries() -> Iterator[list[float]]:
     """Make retry waits instant inside the block; yields the list of waits (seconds) that were skipped."""
     waits: list[float] = []
     with _testing.lock:
-        previous = _testing.instant
-        _testing.instant = True
+        _testing.depth += 1
         _testing.recorders.append(waits)
     try:
         yield waits
     finally:
         with _testing.lock:
             _testing.recorders.remove(waits)
-            _testing.instant = previous
+            _testing.depth -= 1
 
 
 def _retry_sleep(seconds: float) -> None:

@@ -83,6 +83,21 @@ def free_port() -> int:
     return port
 
 
+def test_instant_retry_blocks_ending_out_of_order_stay_instant_until_the_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two blocks that end in the order they began (two threads): the first to end undoes nothing."""
+    testing = client_module._Testing()
+    monkeypatch.setattr(client_module, "_testing", testing)
+    first, second = instant_retries(), instant_retries()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert testing.instant is True
+    second.__exit__(None, None, None)
+    assert testing.instant is False
+
+
 # -- happy paths and field mapping -----------------------------------------------------------------
 
 
