@@ -19,7 +19,6 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -771,8 +770,3 @@ class Emulator:
 
     def faults(self) -> list[dict[str, Any]]:
         return self.core.faults.describe()
-
-
-def read_seed_arg(path: str | None) -> Seed | None:
-    """The seed named on a command line, validated (None when not given)."""
-    return None if path is None else load_seed(Path(path))

@@ -474,9 +474,6 @@ ACTIONS: dict[str, Handler] = {
     "ListSkillGroups": list_skill_groups,
 }
 
-#: Actions that change state (a dropped connection after one of these leaves the outcome unknown).
-WRITE_ACTIONS = frozenset({"AddBulkPhoneNumbers", "AddPhoneNumber", "ModifyPhoneNumber", "RemovePhoneNumber"})
-
 
 def business_params(params: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in params.items() if k not in COMMON_PARAMS}

@@ -377,10 +377,6 @@ class Store:
                 raise
             self._conn.execute("COMMIT")
 
-    def is_seeded(self) -> bool:
-        with self.transaction() as tx:
-            return tx.is_seeded()
-
     def replace(self, seed: Seed) -> None:
         with self.transaction() as tx:
             tx.replace(seed)
