@@ -31,7 +31,6 @@ INSTANCE_2 = demo.DEMO_INSTANCE_2_ID
 WELCOME = demo.WELCOME_FLOW_ID
 IVR = demo.IVR_FLOW_ID
 TYPE = "pulumi-python:dynamic/ccc:PhoneNumberBinding"
-WRITE_ACTIONS = frozenset({"AddBulkPhoneNumbers", "AddPhoneNumber", "ModifyPhoneNumber", "RemovePhoneNumber"})
 PROVIDER_KEY = "__provider"
 #: The engine's calls about the provider itself: they carry the whole stack config.
 CONFIG_METHODS = frozenset({"CheckConfig", "DiffConfig", "Configure"})
