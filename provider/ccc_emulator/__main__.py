@@ -2,8 +2,8 @@
 
 Owns the command line only. The contract other tools rely on: the FIRST line on stdout is exactly
 the base URL (``http://127.0.0.1:PORT``), flushed before anything else is written; every other
-message goes to stderr; SIGTERM and SIGINT stop the server cleanly within a few seconds. Must not
-duplicate server logic: it drives :class:`ccc_emulator.Emulator` like any other caller.
+message goes to stderr; SIGTERM and SIGINT stop the server cleanly within about a second (README).
+Must not duplicate server logic: it drives :class:`ccc_emulator.Emulator` like any other caller.
 """
 
 from __future__ import annotations

@@ -127,7 +127,8 @@ class NonceStore:
             return True
 
     def clear(self) -> None:
-        """Forget every nonce (emulator reset)."""
+        """Forget every nonce. ``Emulator.reset()`` does not call it: nonces are the gateway's
+        memory, not account state, so a request replayed across a reset is still refused."""
         with self._lock:
             self._seen.clear()
             self._order.clear()
