@@ -103,9 +103,10 @@ What the real engine does that this driver does not model (engine notes §10)
 
 * Only custom resources of the default ``pulumi-python`` provider. Components are answered with
   a URN and not kept in state. Explicit providers, aliases, ``ignore_changes``,
-  ``replace_on_changes``, ``protect``, ``retain_on_delete``, ``deleted_with``, import and
-  ``Resource.get`` are rejected with NotImplementedError rather than silently ignored; targets,
-  resource references, assets, plans, hooks, policy packs are not modelled either.
+  ``replace_on_changes``, ``replace_with``, ``replacement_trigger``, ``protect``,
+  ``retain_on_delete``, ``deleted_with``, import and ``Resource.get`` are rejected with
+  NotImplementedError rather than silently ignored; targets, resource references, assets, plans,
+  hooks, policy packs are not modelled either.
 * Delete-before-replace does not cascade to dependents (the engine first deletes dependents that
   would be replaced, in reverse dependency order).
 * Steps run one at a time; the engine runs independent steps in parallel on the host's four

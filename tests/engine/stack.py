@@ -621,6 +621,9 @@ def _refuse_unmodelled(request: Any) -> None:
         "deleted_with": request.deletedWith,
         "import_": request.importId,
         "aliases": list(request.aliases) or list(request.aliasURNs),
+        # Both decide replacements in the engine's step generator, which this driver reimplements.
+        "replace_with": list(request.replace_with),
+        "replacement_trigger": request.HasField("replacement_trigger"),
     }
     used = sorted(name for name, value in options.items() if value)
     if used:

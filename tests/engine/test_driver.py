@@ -435,3 +435,24 @@ def test_project_name_comes_from_pulumi_yaml() -> None:
     stack = Stack(TRIVIAL_DIR)
 
     assert (stack.project, stack._urn("t", "n")) == ("trivial", "urn:pulumi:dev::trivial::t::n")
+
+
+@pytest.mark.parametrize(
+    ("option", "opts"),
+    [
+        pytest.param("protect", pulumi.ResourceOptions(protect=True), id="protect"),
+        pytest.param(
+            "replacement_trigger", pulumi.ResourceOptions(replacement_trigger="v1"), id="replacement_trigger"
+        ),
+    ],
+)
+def test_unmodelled_resource_options_are_refused(
+    trivial_stack: MakeStack, option: str, opts: pulumi.ResourceOptions
+) -> None:
+    """An option whose engine behaviour the driver does not reproduce fails the run, never ignored."""
+    stack = trivial_stack(files({"resource": "a", "content": "x", "opts": opts}))
+
+    with pytest.raises(NotImplementedError, match=f"not modelled by the engine driver: {option}$"):
+        stack.preview()
+
+    assert stack.resources == {}
