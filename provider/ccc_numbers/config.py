@@ -189,6 +189,8 @@ def _split_port(rest: str) -> tuple[str | None, str | None]:
 
 
 def _bad_endpoint(key: str, value: str) -> NoReturn:
+    # An endpoint with user:password@ is refused, but its userinfo must not be echoed into the error.
+    value = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)?[^/@\s]*@", r"\1***@", value)
     raise ConfigurationError(
         f"{key} must be a host name (ccc.cn-shanghai.aliyuncs.com), an http:// or https:// URL with "
         f"an optional port and no path (http://127.0.0.1:8080), or \"{EMBEDDED}\"; got {value!r}",

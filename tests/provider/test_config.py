@@ -152,7 +152,7 @@ def test_empty_endpoint_means_unset() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["ftp://ccc.example.com", "http://host/path", "http://user@host", "host:99999", "host:http",
+    ["ftp://ccc.example.com", "http://host/path", "host:99999", "host:http",
      "a b", "http://", "-bad-.example.com", "host:80?x=1"],
 )
 def test_bad_endpoints(value: str) -> None:
@@ -163,6 +163,17 @@ def test_bad_endpoints(value: str) -> None:
         "ccc:endpoint must be a host name (ccc.cn-shanghai.aliyuncs.com), an http:// or https:// URL with "
         f'an optional port and no path (http://127.0.0.1:8080), or "embedded"; got {value!r}'
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("http://user:s3cret@host", "http://***@host"), ("user:s3cret@host:80", "***@host:80")],
+)
+def test_bad_endpoint_with_userinfo_is_not_echoed(value: str, shown: str) -> None:
+    """An endpoint carrying user:password@ is refused without repeating the password."""
+    err = error({"ccc:endpoint": value})
+    assert "s3cret" not in str(err)
+    assert str(err).endswith(f"; got {shown!r}")
 
 
 @pytest.mark.parametrize("value", ["CN Shanghai", "shanghai", "cn_shanghai", 7])
