@@ -367,6 +367,10 @@ _CREDENTIAL_CODE_PREFIXES = (
     "MissingSecurityToken",
 )
 
+# darabonba's RuntimeError for a body that is not JSON (a load balancer's HTML page, say).
+_NOT_JSON = "Failed to parse the value as json"
+_BATCH_CAP = re.compile(r"less than or equal to (\d+)")
+
 
 def _credential_hint(credentials: Credentials | None) -> str:
     """Where the refused key came from and which settings change it (never the key's values)."""
@@ -379,9 +383,6 @@ def _credential_hint(credentials: Credentials | None) -> str:
         f"ccc:securityToken, or ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and "
         f"ALIBABA_CLOUD_SECURITY_TOKEN"
     )
-# darabonba's RuntimeError for a body that is not JSON (a load balancer's HTML page, say).
-_NOT_JSON = "Failed to parse the value as json"
-_BATCH_CAP = re.compile(r"less than or equal to (\d+)")
 
 
 def _api_error(
@@ -478,8 +479,6 @@ def _account(err: CccError, attempt: int, earlier_unknown: bool) -> None:
     err.attempts = attempt
     if earlier_unknown:
         err.outcome_unknown = True
-
-
 
 
 class CccClient:
