@@ -253,7 +253,9 @@ def parse_usage(value: str) -> Usage:
 # Checked values: what the fast path and validation.py both produce
 
 
-def _describe(value: object) -> str:
+def _describe(value: object) -> str:  # noqa: PLR0911 - one return per kind of value: a table
+    if value is None:
+        return "None (an empty value)"
     if isinstance(value, bool):
         return f"the boolean {json.dumps(value)}"
     if isinstance(value, (int, float)):

@@ -538,6 +538,11 @@ FAILURE_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [("numbers[0]", "must be a phone number (a string), not the boolean true")],
     ),
     (
+        "an empty element in the list",
+        {"numbers": ["02160660000", None]},
+        [("numbers[1]", "must be a phone number (a string), not None (an empty value)")],
+    ),
+    (
         "one number as a bare string",
         {"numbers": "02160660000"},
         [
