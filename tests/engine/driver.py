@@ -2,9 +2,10 @@
 
 The Pulumi CLI is not available to the test suite, so this package plays the engine. It starts
 the real provider host (``python -u -m pulumi.dynamic``) as a subprocess and sends it the calls,
-payloads and marshalling the Go engine uses, as written down in ``/work/shared/pulumi-engine.md``
-(cited below as "engine notes §N"). It runs real Pulumi programs in-process through
-``pulumi.runtime.set_mocks`` with a monitor that forwards every resource registration here.
+payloads and marshalling the Go engine uses, as written down in the team's engine notes
+(``pulumi-engine.md``, kept outside this repository; cited below as "engine notes §N"). It runs
+real Pulumi programs in-process through ``pulumi.runtime.set_mocks`` with a monitor that forwards
+every resource registration here.
 
 This module owns the host process, the wire model and the errors; ``stack.py`` owns state, the
 operations and the program runner.
