@@ -99,8 +99,13 @@ class _BodyTooLargeError(Exception):
     pass
 
 
-class _StaleRequestError(Exception):
-    """The emulator was reset while this request was in flight."""
+@dataclass(frozen=True)
+class _Admitted:
+    """A request that was read and parsed and may go on: its injected latency is still to sleep."""
+
+    parsed: _Parsed
+    body: bytes
+    latency_ms: float
 
 
 class EmulatorCore:
@@ -132,6 +137,11 @@ class EmulatorCore:
         self.nonces = NonceStore()
         #: Bumped by every reset(); requests begun under an older generation are dropped unapplied.
         self.generation = 0
+        # The reset fence: held by reset() and by each synchronous stretch of a request (never
+        # across an await), so a request's fault use, state change and journal entry all happen
+        # entirely before or entirely after a reset. A plain threading.Lock: reset() runs on the
+        # caller's thread (or the server's, for the admin endpoint) and is over in milliseconds.
+        self._fence = threading.Lock()
         self.max_batch_size = self._initial_max_batch_size = max_batch_size
         self.latency_ms = self._initial_latency_ms = latency_ms
         self.batch_cap_code = self._initial_batch_cap_code = batch_cap_code
@@ -141,19 +151,20 @@ class EmulatorCore:
 
     def reset(self, seed: SeedSource | None = None) -> None:
         new = load_seed(seed) if seed is not None else self.default_seed
-        with self.store.transaction() as tx:
-            tx.replace(new)
-            # The fence moves inside the same transaction: a request that started before this
-            # reset (say, still sleeping in injected latency after its client gave up) can never
-            # apply to the fresh state and leak into the next test.
+        # Under the fence: no request is between its generation check and its journal entry while
+        # this runs, and one that started before it (say, still sleeping in injected latency after
+        # its client gave up) sees the new generation and is dropped, so it never applies to the
+        # fresh state, uses a fresh fault or lands in the cleared journal.
+        with self._fence:
+            self.store.replace(new)
             self.generation += 1
-        self.journal.clear()
-        self.faults.clear()
-        # Knobs changed at run time go back too, so one test's settings never leak into the next.
-        self.max_batch_size = self._initial_max_batch_size
-        self.latency_ms = self._initial_latency_ms
-        self.batch_cap_code = self._initial_batch_cap_code
-        self.batch_cap_message = self._initial_batch_cap_message
+            self.journal.clear()
+            self.faults.clear()
+            # Knobs changed at run time go back too, so one test's settings never leak into the next.
+            self.max_batch_size = self._initial_max_batch_size
+            self.latency_ms = self._initial_latency_ms
+            self.batch_cap_code = self._initial_batch_cap_code
+            self.batch_cap_message = self._initial_batch_cap_message
 
     def load_seed(self, seed: SeedSource) -> None:
         self.store.replace(load_seed(seed))
@@ -235,39 +246,72 @@ class EmulatorCore:
         return app
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        """One API request, start to finish; every exit is journaled exactly once."""
+        """One API request, start to finish; every exit but a drop after a reset is journaled once.
+
+        The only awaits are reading the body and the injected latency. Everything else runs in two
+        synchronous stretches under the reset fence (:meth:`_admit`: parse, journal a malformed
+        request, use latency faults; :meth:`_apply`: authenticate, validate, faults, the
+        transaction, the journal entry), each starting with the generation check. A request that
+        started before a reset and reaches a stretch after it is dropped with nothing applied or
+        journaled; one that holds the fence when reset() is called finishes first.
+        """
         request_id = str(uuid.uuid4()).upper()
         generation = self.generation
+        body: bytes | None
+        try:
+            body = await self._read_body(request)
+        except _BodyTooLargeError:
+            body = None
+        with self._fence:
+            admitted = None if self.generation != generation else self._admit(request, request_id, body)
+        if admitted is None:
+            return await self._drop(request)  # reset meanwhile: not applied, not journaled
+        if isinstance(admitted, web.Response):
+            return admitted
+        if admitted.latency_ms > 0:
+            # Asynchronous and outside the fence on purpose: concurrent calls overlap instead of
+            # queueing.
+            await asyncio.sleep(admitted.latency_ms / 1000)
+        with self._fence:
+            stale = self.generation != generation
+            response = None if stale else self._apply(request, request_id, admitted)
+        if response is None:
+            # After a reset: not applied, not journaled. After drop_after_apply: applied and
+            # journaled. Either way the client gets no answer.
+            return await self._drop(request)
+        return response
+
+    def _admit(self, request: web.Request, request_id: str, body: bytes | None) -> web.Response | _Admitted:
+        """Parse (``body`` None: over the size limit); a refusal is journaled and returned. Fence held."""
         params: dict[str, str] = {}
         action = request.headers.get("x-acs-action", "")
-        fault: str | None = None
         try:
-            try:
-                body = await self._read_body(request)
-            except _BodyTooLargeError:
+            if body is None:
                 # Journal what the query says, so the refused call is counted under its action.
                 params, action = self._query_only(request, action)
                 raise ServiceError(
                     "RequestEntityTooLarge",
                     f"The request body is larger than the limit of {MAX_BODY_BYTES} bytes.",
                     413,
-                ) from None
+                )
             parsed = self._parse(request, body)
-            params, action = parsed.params, parsed.action
+        except ServiceError as err:
+            self.journal.record(action, params, http_status=err.http_status, code=err.code, ok=False)
+            return _error_response(request, request_id, err)
+        latency = self.latency_ms + self.faults.latency_ms(parsed.action)
+        return _Admitted(parsed=parsed, body=body, latency_ms=latency)
 
-            latency = self.latency_ms + self.faults.latency_ms(action)
-            if latency > 0:
-                # Asynchronous on purpose: concurrent calls overlap instead of queueing.
-                await asyncio.sleep(latency / 1000)
-                if self.generation != generation:
-                    raise _StaleRequestError  # reset meanwhile: not applied, not journaled
-
+    def _apply(self, request: web.Request, request_id: str, admitted: _Admitted) -> web.Response | None:
+        """Authenticate, validate, fault, apply and journal; None: drop the connection. Fence held."""
+        parsed = admitted.parsed
+        params, action = parsed.params, parsed.action
+        try:
             authenticate(
                 method=request.method,
                 raw_path=request.rel_url.raw_path,
                 raw_query=request.rel_url.raw_query_string,
                 headers=request.headers,
-                body=body,
+                body=admitted.body,
                 lookup_key=self.lookup_key,
                 nonces=self.nonces,
                 now=time.time(),
@@ -276,12 +320,9 @@ class EmulatorCore:
 
             fired = self.faults.before_apply(action)
             if fired is not None:
-                fault = fired.kind
                 return self._fault_response(request, request_id, action, params, fired)
 
             with self.store.transaction() as tx:
-                if self.generation != generation:
-                    raise _StaleRequestError
                 result = service.ACTIONS[action](
                     service.Call(
                         tx=tx,
@@ -293,29 +334,24 @@ class EmulatorCore:
                         batch_cap_message=self.batch_cap_message,
                     )
                 )
-
-            fired = self.faults.after_apply(action)
-            if fired is not None:
-                fault = fired.kind
-                if fired.drop:
-                    self.journal.record(action, params, http_status=0, code="OK", ok=True, fault=fault)
-                    return await self._drop(request)
-                return self._fault_response(request, request_id, action, params, fired, applied=True)
-
-            self.journal.record(action, params, http_status=200, code="OK", ok=True)
-            return web.Response(
-                body=json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
-                content_type="application/json",
-                charset="utf-8",
-                headers={"x-acs-request-id": request_id},
-            )
-        except _StaleRequestError:
-            return await self._drop(request)
         except ServiceError as err:
-            self.journal.record(
-                action, params, http_status=err.http_status, code=err.code, ok=False, fault=fault
-            )
+            self.journal.record(action, params, http_status=err.http_status, code=err.code, ok=False)
             return _error_response(request, request_id, err)
+
+        fired = self.faults.after_apply(action)
+        if fired is not None:
+            if fired.drop:
+                self.journal.record(action, params, http_status=0, code="OK", ok=True, fault=fired.kind)
+                return None
+            return self._fault_response(request, request_id, action, params, fired, applied=True)
+
+        self.journal.record(action, params, http_status=200, code="OK", ok=True)
+        return web.Response(
+            body=json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+            content_type="application/json",
+            charset="utf-8",
+            headers={"x-acs-request-id": request_id},
+        )
 
     async def _read_body(self, request: web.Request) -> bytes:
         chunks: list[bytes] = []
@@ -702,7 +738,9 @@ class Emulator:
         """State back to ``seed`` (default: the constructor's, else demo); journal and faults cleared.
 
         ``max_batch_size``, ``latency_ms``, ``batch_cap_code`` and ``batch_cap_message`` return to
-        their constructor values.
+        their constructor values. A request being applied when this is called finishes first; one
+        started before it and still in flight (say, sleeping in injected latency) is dropped without
+        being applied or journaled.
         """
         self.core.reset(seed)
 
