@@ -8,8 +8,10 @@ form that state stores (`canonical_dict` / `spec_from_canonical`) and the compar
 `check_inputs` checks each value with a pure-Python fast path (`_plain_args`) that only recognises
 plainly valid values; anything else goes to the pydantic model in ``validation.py``, which alone
 words what is wrong with a value. The rules across values (duplicates, the 400-number rule, empty
-lists) and the canonical form are this module's, the same for both paths. pydantic is imported only
-then: it costs the provider host's cold start ~70 ms, and the host's first Check is usually valid.
+lists) and the canonical form are this module's, the same for both paths; after failures of single
+values they still run over the values that passed, so that one check reports both kinds. pydantic
+is imported only then: it costs the provider host's cold start ~70 ms, and the host's first Check is
+usually valid.
 
 Must not do I/O, read the clock, import the Alibaba SDK, `pulumi` or pydantic (check and diff run in
 every preview and stay cheap; tests assert the imports), or use the API's PascalCase wire names.
@@ -334,7 +336,8 @@ class _Checked:
 
     `numbers` is the list of normalised numbers (an element may be unknown), the mapping from each
     key as given to its `_Overrides` (or an unknown), or an unknown. `usage` is a `Usage`, and
-    `skill_group_ids` a list; any of them may be an unknown, and None means "not given".
+    `skill_group_ids` a list; any of them may be an unknown, and None means "not given". After
+    failures (validation.py), `_INVALID` stands for each value that failed, at any depth.
     """
 
     instance_id: object
@@ -348,6 +351,18 @@ class _Checked:
 _INPUT_KEY_SET: Final = frozenset(INPUT_KEYS)
 #: What the fast path's helpers return for a value they cannot confirm (None is a valid "not given").
 _NOT_PLAIN: Final = object()
+
+
+class _Invalid:
+    """The type of `_INVALID`; its repr keeps a stray one readable in a test's output."""
+
+    def __repr__(self) -> str:
+        return "<invalid>"
+
+
+#: Stands in a `_Checked` for a value that failed its own check (validation.py has worded why): the
+#: rules across values skip it, as they skip an unknown, so that a failure is not reported twice.
+_INVALID: Final = _Invalid()
 
 
 def _plain_or_unknown_id(value: object) -> bool:
@@ -505,7 +520,7 @@ class _Resolver:
             return known
         seen: dict[object, int] = {}
         for index, group in enumerate(ids):
-            if is_unknown(group):
+            if group is _INVALID or is_unknown(group):
                 continue
             if group in seen:
                 shown, where = json.dumps(group, ensure_ascii=False), path()
@@ -524,7 +539,7 @@ class _Resolver:
             return self._from_list(list(raw), checked)
         if isinstance(checked, dict):
             return self._from_mapping(checked)
-        return checked  # unknown during preview
+        return checked  # unknown during preview, or _INVALID after a failure
 
     def _from_list(self, raw: list[Any], checked: list[object]) -> object:
         if not checked:
@@ -541,7 +556,8 @@ class _Resolver:
         index = _NumberIndex()
         for position, number in enumerate(checked):
             if not isinstance(number, str):  # an unknown element: the mapping cannot be built
-                unknown = number
+                if number is not _INVALID:  # a failed one: already reported, and no duplicate
+                    unknown = number
                 continue
             duplicate = index.first(number, raw[position], position)
             if duplicate is not None:
@@ -614,8 +630,7 @@ class _Resolver:
         groups = own.skill_group_ids
         if groups is None:
             groups = self.groups
-        elif not is_unknown(groups):
-            assert isinstance(groups, list)
+        elif isinstance(groups, list):  # else an unknown, or _INVALID after a failure
             groups = self._sorted_groups(groups, lambda: f"{_key_path(key)}.skill_group_ids")
         flow = own.contact_flow_id if own.contact_flow_id is not None else self.flow
         return _settings_value(usage, flow, groups)
@@ -636,6 +651,15 @@ def check_inputs(news: Mapping[str, Any]) -> CheckOutcome:
     `news` may be passed straight from the engine: keys starting with ``__`` (the host's
     ``__provider``) and output-only keys are ignored and left out of the result (the host adds
     ``__provider`` back), as are ``None`` values. With failures, `inputs` holds the inputs as given.
+
+    One call reports every failure it can determine, so that fixing them takes one round: first
+    the failures of single values (validation.py's, in the order of the properties in `INPUT_KEYS`,
+    then unknown properties; within ``numbers``, list order or sorted keys), then the failures of
+    the rules across values (a mapping key that is not a phone number, duplicate numbers, the
+    400-number rule, an empty list or mapping, duplicate skill group ids), which read only the
+    values that passed their own check: a number that failed is no one's duplicate, and a failed
+    or misspelt usage (a number's own, or the resource-level one it falls back to) decides no 400
+    number's conflict.
     """
     given = {
         key: value
@@ -647,18 +671,16 @@ def check_inputs(news: Mapping[str, Any]) -> CheckOutcome:
         # Sorted before validation so that failures come out in the same order on every run.
         given["numbers"] = {key: numbers[key] for key in sorted(numbers, key=str)}
     args = _plain_args(given)
+    value_failures: tuple[Failure, ...] = ()
     if args is None:
         # Not plainly valid: the pydantic model finds and words what is wrong, or accepts it.
         from . import validation  # noqa: PLC0415 - pydantic would cost every host's cold start
 
-        checked = validation.check_values(given)
-        if not isinstance(checked, _Checked):
-            return CheckOutcome(inputs=given, failures=checked)
-        args = checked
+        args, value_failures = validation.check_values(given)
     resolver = _Resolver(args)
-    canonical_numbers = resolver.numbers(args.numbers, given["numbers"])
-    if resolver.failures:
-        return CheckOutcome(inputs=given, failures=tuple(resolver.failures))
+    canonical_numbers = resolver.numbers(args.numbers, given.get("numbers"))
+    if value_failures or resolver.failures:
+        return CheckOutcome(inputs=given, failures=value_failures + tuple(resolver.failures))
     return CheckOutcome(
         inputs={
             "adopt_existing": args.adopt_existing,

@@ -5,7 +5,8 @@ and the translation of pydantic's errors into property paths and plain sentences
 (``models.py``) comes here only when its pure-Python fast path cannot confirm that every value is
 plainly valid; this module then either finds what is wrong or returns the same checked values as the
 fast path. The rules across values (duplicates, the 400-number rule, empty lists) stay in
-``models.py``, shared by both paths.
+``models.py``, shared by both paths; after failures, this module also hands them the values that
+passed, with ``_INVALID`` in place of each value that failed, so that they can still run.
 
 Separate from ``models.py`` for the provider host's cold start: importing pydantic and building
 these models costs ~70 ms, more than everything else the host's first Check needs, and nothing else
@@ -36,6 +37,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .models import (
+    _INVALID,
     _NO_OVERRIDES,
     _PER_NUMBER_KEYS,
     _USAGE_LIST,
@@ -211,10 +213,16 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return text
 
 
+def _near_miss(name: str, choices: Iterable[str]) -> str | None:
+    """The choice that `name` probably misspells, if any."""
+    match = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
 def _hint(name: str, choices: Iterable[str], then: str) -> str:
     """``did you mean x? Then…`` for a near miss, else ``then…``."""
-    match = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    return f"did you mean {match[0]}? {then[0].upper()}{then[1:]}" if match else then
+    match = _near_miss(name, choices)
+    return f"did you mean {match}? {then[0].upper()}{then[1:]}" if match else then
 
 
 def _reason(error: Mapping[str, Any]) -> str:  # noqa: PLR0911  (one return per error kind: a table)
@@ -252,17 +260,20 @@ def _reason(error: Mapping[str, Any]) -> str:  # noqa: PLR0911  (one return per 
     return f"is not valid: {error['msg']}"
 
 
-def check_values(given: dict[str, Any]) -> _Checked | tuple[Failure, ...]:
-    """Each of the given inputs checked on its own, or the failures that name each bad value.
+def check_values(given: dict[str, Any]) -> tuple[_Checked, tuple[Failure, ...]]:
+    """Each of the given inputs checked on its own, and the failures that name each bad value.
 
     `given` is what ``check_inputs`` prepared: engine keys, output keys and None values removed, a
-    mapping of numbers sorted by key.
+    mapping of numbers sorted by key. Without failures, the checked values are exactly the fast
+    path's; with failures, `_INVALID` stands for each value that failed (see `_after_failures`).
     """
     try:
         args = _BindingArgs.model_validate(given, context={"plain_groups": set()})
     except ValidationError as exc:
-        return tuple(Failure(_path(error["loc"]), _reason(error)) for error in exc.errors(include_url=False))
-    return _Checked(
+        errors = exc.errors(include_url=False)
+        failures = tuple(Failure(_path(error["loc"]), _reason(error)) for error in errors)
+        return _after_failures(given, {error["loc"] for error in errors}), failures
+    checked = _Checked(
         instance_id=args.instance_id,
         numbers=args.numbers,
         usage=args.usage,
@@ -270,3 +281,95 @@ def check_values(given: dict[str, Any]) -> _Checked | tuple[Failure, ...]:
         skill_group_ids=args.skill_group_ids,
         adopt_existing=args.adopt_existing,
     )
+    return checked, ()
+
+
+# ---------------------------------------------------------------------------------------------
+# The values that passed, for the rules across values after failures
+
+_Loc = tuple[int | str, ...]
+
+
+def _after_failures(given: dict[str, Any], failed: set[_Loc]) -> _Checked:
+    """The checked values when the model failed: what passed as the model reads it, else `_INVALID`.
+
+    `failed` holds the locations of the model's errors. A value fails as a whole (its own location)
+    or element by element (a number in the list, a skill group id, a number's own settings); a
+    missing or misspelt property is left out. pydantic names a mapping key by its ``str()``, which
+    two keys may share, so each number's settings are checked again on their own (the plainly valid
+    ones cheaply) rather than looked up by location.
+    """
+
+    def value(key: str, default: object = None) -> object:
+        return _INVALID if (key,) in failed else given.get(key, default)
+
+    usage = value("usage")
+    if usage is not None and usage is not _INVALID:
+        usage = _validate_usage(usage)
+    numbers = given.get("numbers")
+    form = None if ("numbers",) in failed else _numbers_form(numbers)
+    if form == "list":
+        assert isinstance(numbers, (list, tuple))
+        numbers = [
+            _INVALID if ("numbers", "list", index) in failed else _validate_number(raw)
+            for index, raw in enumerate(numbers)
+        ]
+    elif form == "mapping":
+        assert isinstance(numbers, Mapping)
+        plain_groups: set[tuple[object, ...]] = set()
+        numbers = {key: _settings_after_failures(own, plain_groups) for key, own in numbers.items()}
+    elif form is None:
+        numbers = _INVALID  # missing, or neither a list nor a mapping
+    return _Checked(
+        instance_id=value("instance_id"),
+        numbers=numbers,
+        usage=usage,
+        contact_flow_id=value("contact_flow_id"),
+        skill_group_ids=_groups_after_failures(given.get("skill_group_ids"), failed, ("skill_group_ids",)),
+        adopt_existing=value("adopt_existing", False),
+    )
+
+
+def _groups_after_failures(groups: object, failed: set[_Loc], loc: _Loc) -> object:
+    if loc in failed:
+        return _INVALID
+    if groups is None or is_unknown(groups) or not isinstance(groups, (list, tuple)):
+        return groups
+    return [_INVALID if (*loc, index) in failed else group for index, group in enumerate(groups)]
+
+
+def _settings_after_failures(value: object, plain_groups: set[tuple[object, ...]]) -> object:
+    """One number's `_Overrides` (or unknown) when the model failed somewhere, `_INVALID` parts."""
+    if type(value) is dict:
+        plain = _plain_overrides(value, plain_groups)
+        if plain is not None:
+            return plain
+    elif value is None:
+        return _NO_OVERRIDES
+    elif is_unknown(value):
+        return value
+    try:
+        args = _NumberArgs.model_validate(value)
+    except ValidationError as exc:
+        failed: set[_Loc] = {error["loc"] for error in exc.errors(include_url=False)}
+    else:
+        return _Overrides(args.usage, args.contact_flow_id, args.skill_group_ids)
+    if () in failed or not isinstance(value, Mapping):
+        return _INVALID  # not a mapping of settings
+    usage = value.get("usage")
+    if ("usage",) in failed:
+        usage = _INVALID
+    elif usage is not None:
+        usage = _validate_usage(usage)
+    elif any(_means_usage(loc) for loc in failed):
+        usage = _INVALID  # a misspelt usage: falling back to the resource-level one would be a guess
+    flow = _INVALID if ("contact_flow_id",) in failed else value.get("contact_flow_id")
+    groups = _groups_after_failures(value.get("skill_group_ids"), failed, ("skill_group_ids",))
+    return _Overrides(usage, flow, groups)
+
+
+def _means_usage(loc: _Loc) -> bool:
+    """True for an unknown setting whose failure asks "did you mean usage?"."""
+    if len(loc) != 1 or loc[0] in _PER_NUMBER_KEYS:
+        return False
+    return _near_miss(str(loc[0]), _PER_NUMBER_KEYS) == "usage"

@@ -648,6 +648,180 @@ def test_check_failures_name_the_property_and_the_reason(
     assert failures({"instance_id": INSTANCE, **news}) == expected
 
 
+_EMPTY_INSTANCE = ("instance_id", "must not be empty; give the id of the CCC instance to bind to")
+_DOT = f'"021.6066.0000" is not a phone number: "." is not allowed; {_CHARS}'
+
+# Failures of single values and of the rules across values together: the whole list, in order (the
+# single values' first, then the rules', which read only the values that passed their own check).
+COMBINED_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
+    (
+        "an empty instance id and an empty list",
+        {"instance_id": "", "numbers": []},
+        [_EMPTY_INSTANCE, ("numbers", "must list at least one phone number")],
+    ),
+    (
+        "an empty instance id and an empty mapping",
+        {"instance_id": "", "numbers": {}},
+        [_EMPTY_INSTANCE, ("numbers", "must map at least one phone number to its settings")],
+    ),
+    (
+        "an empty instance id and two spellings of one number",
+        {"instance_id": "", "numbers": ["02160660000", "021 6066 0000"]},
+        [
+            _EMPTY_INSTANCE,
+            (
+                "numbers[1]",
+                '"021 6066 0000" and "02160660000" at numbers[0] are the same number (02160660000);'
+                " list it once",
+            ),
+        ],
+    ),
+    (
+        "a bad number is no duplicate; the good ones are still checked, 400 rule included",
+        {
+            "instance_id": INSTANCE,
+            "numbers": ["02160660000", "021.6066.0000", "021 6066 0000", "4001000000"],
+            "usage": "Outbound",
+        },
+        [
+            ("numbers[1]", _DOT),
+            (
+                "numbers[2]",
+                '"021 6066 0000" and "02160660000" at numbers[0] are the same number (02160660000);'
+                " list it once",
+            ),
+            (
+                "numbers[3]",
+                "4001000000 is a 400 number and can only be bound for Inbound calls, not Outbound (the"
+                " usage of every number in the list); give it usage Inbound in the mapping form of numbers",
+            ),
+        ],
+    ),
+    (
+        "a misspelt usage decides no 400 number's conflict",
+        {
+            "instance_id": INSTANCE,
+            "numbers": ["4001000000", "02160660000", "0216066000"],
+            "usage": "Outboung",
+        },
+        [("usage", '"Outboung" is not a usage; did you mean Outbound? Use Inbound, Outbound or Bidirection')],
+    ),
+    (
+        "a bad instance id, an empty and an unknown element, a number listed twice",
+        {"instance_id": 5.0, "numbers": ["02160660000", UNKNOWN, None, "02160660000"]},
+        [
+            ("instance_id", "must be the id of a CCC instance (a string), not the number 5.0"),
+            ("numbers[2]", "must be a phone number (a string), not None (an empty value)"),
+            ("numbers[3]", '"02160660000" is listed twice (also at numbers[0])'),
+        ],
+    ),
+    (
+        "per-number settings: a misspelt usage is no guess, another unknown setting is",
+        {
+            "instance_id": INSTANCE,
+            "numbers": {
+                "4001000000": {"usgae": "Inbound"},
+                "+86 400 100 0001": {"trunks": 2.0},
+                "4001000002": {"usage": "inbound"},
+            },
+            "usage": "Bidirection",
+        },
+        [
+            (
+                'numbers["+86 400 100 0001"].trunks',
+                f"is not a per-number setting; the settings are {_SETTINGS}",
+            ),
+            (
+                'numbers["4001000000"].usgae',
+                f"is not a per-number setting; did you mean usage? The settings are {_SETTINGS}",
+            ),
+            (
+                'numbers["4001000002"].usage',
+                '"inbound" is not a usage; did you mean Inbound? Use Inbound, Outbound or Bidirection',
+            ),
+            (
+                'numbers["+86 400 100 0001"]',
+                "+864001000001 is a 400 number and can only be bound for Inbound calls, not Bidirection"
+                " (the resource-level usage); give this number usage Inbound",
+            ),
+        ],
+    ),
+    (
+        "mapping keys are checked whatever their settings",
+        {
+            "instance_id": INSTANCE,
+            "numbers": {"0216066000x": {"usage": 1.0}, "02160660000": "Inbound", "021-6066-0000": {}},
+        },
+        [
+            (
+                'numbers["02160660000"]',
+                "must be a mapping of settings (usage, contact_flow_id, skill_group_ids), not the string"
+                ' "Inbound"',
+            ),
+            (
+                'numbers["0216066000x"].usage',
+                "must be one of Inbound, Outbound or Bidirection (a string), not the number 1.0",
+            ),
+            (
+                'numbers["02160660000"]',
+                '"02160660000" and "021-6066-0000" at numbers["021-6066-0000"] are the same number'
+                " (02160660000); list it once",
+            ),
+            ('numbers["0216066000x"]', f'"0216066000x" is not a phone number: "x" is not allowed; {_CHARS}'),
+        ],
+    ),
+    (
+        "a bad skill group id is no duplicate; the good ones are still checked",
+        {
+            "instance_id": INSTANCE,
+            "numbers": {"02160660000": {"skill_group_ids": ["g", 3.0, "g", 3.0]}},
+            "skill_group_ids": [" g", "g", "g"],
+            "contact_flow_id": "",
+        },
+        [
+            (
+                'numbers["02160660000"].skill_group_ids[1]',
+                "must be a skill group id (a string), not the number 3.0",
+            ),
+            (
+                'numbers["02160660000"].skill_group_ids[3]',
+                "must be a skill group id (a string), not the number 3.0",
+            ),
+            ("contact_flow_id", "must not be empty; leave it out for no contact flow"),
+            ("skill_group_ids[0]", '" g" has spaces around it; write a skill group id without'),
+            ("skill_group_ids[2]", '"g" is listed twice (also at skill_group_ids[1])'),
+            (
+                'numbers["02160660000"].skill_group_ids[2]',
+                '"g" is listed twice (also at numbers["02160660000"].skill_group_ids[0])',
+            ),
+        ],
+    ),
+    (
+        "numbers missing or of the wrong form, with other rules still checked",
+        {"instance_id": INSTANCE, "numbers": 5.0, "skill_group_ids": ["g", "g"], "regon": "cn"},
+        [
+            (
+                "numbers",
+                "must be a list of phone numbers or a mapping from phone number to settings, not the"
+                " number 5.0",
+            ),
+            ("regon", f"is not a property of PhoneNumberBinding; the properties are {_PROPERTIES}"),
+            ("skill_group_ids[1]", '"g" is listed twice (also at skill_group_ids[0])'),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("news", "expected"), [c[1:] for c in COMBINED_CASES], ids=[c[0] for c in COMBINED_CASES]
+)
+def test_one_check_reports_failures_of_single_values_and_across_values(
+    news: dict[str, Any], expected: list[tuple[str, str]]
+) -> None:
+    """A failed value does not hide the rules across values that the others can decide."""
+    assert failures(news) == expected
+
+
 def test_failures_are_failure_values() -> None:
     """Failures are frozen Failure values, in a tuple."""
     outcome = check_inputs({"instance_id": "", "numbers": ["02160660000"]})

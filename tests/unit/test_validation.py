@@ -196,7 +196,7 @@ def test_the_fast_path_declines_or_gives_what_the_model_gives(news: dict[str, An
     if plain is not None:
         # The checked values themselves, before the rules across values, are the model's too.
         with mock.patch.object(validation, "_plain_overrides", return_value=None):
-            assert validation.check_values(given_arg) == plain
+            assert validation.check_values(given_arg) == (plain, ())
 
 
 @settings(max_examples=300, deadline=None)
@@ -218,6 +218,21 @@ def test_failures_come_only_with_the_given_inputs(news: dict[str, Any]) -> None:
         assert "__provider" not in outcome.inputs
     else:
         assert list(outcome.inputs) == list(models.CANONICAL_KEYS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(news=messy_inputs())
+def test_a_failed_value_hides_no_other_failure(news: dict[str, Any]) -> None:
+    """No rule reads instance_id: an empty one adds its own failure, first, and changes no other.
+
+    The other failures are those of the same inputs with a valid instance id, whatever they are:
+    single values' or the rules across values' (duplicates, 400 numbers, empty lists)."""
+    others = check_inputs({**news, "instance_id": INSTANCE}).failures
+    failed = check_inputs({**news, "instance_id": ""}).failures
+    assert [(f.property, f.reason) for f in failed[:1]] == [
+        ("instance_id", "must not be empty; give the id of the CCC instance to bind to")
+    ]
+    assert failed[1:] == others
 
 
 # The model's own shortcut for per-number settings (validation._per_number_value): kept for inputs
