@@ -169,6 +169,10 @@ class EmulatorCore:
     def load_seed(self, seed: SeedSource) -> None:
         self.store.replace(load_seed(seed))
 
+    def close(self) -> None:
+        """Close the SQLite connection; the core is unusable afterwards."""
+        self.store.close()
+
     def snapshot(self) -> dict[str, Any]:
         with self.store.transaction() as tx:
             return tx.snapshot()
@@ -622,11 +626,12 @@ class _ServerThread:
 class Emulator:
     """A CCC emulator serving HTTP from a background thread (see docs/contracts.md).
 
-    ``with Emulator() as emu:`` starts it on a free port; ``emu.endpoint`` goes into the SDK's
-    ``Config(endpoint=..., protocol="http")``. With ``state_path`` the state lives in that SQLite
-    file (an existing one wins over ``seed``); otherwise in memory. An AddBulkPhoneNumbers request
-    with more than ``max_batch_size`` numbers is refused whole with HTTP 400, ``batch_cap_code`` and
-    ``batch_cap_message`` (``{max}`` in it becomes the cap).
+    ``with Emulator() as emu:`` starts it on a free port and closes it (:meth:`close`) at the end
+    of the block; ``emu.endpoint`` goes into the SDK's ``Config(endpoint=..., protocol="http")``.
+    With ``state_path`` the state lives in that SQLite file (an existing one wins over ``seed``);
+    otherwise in memory. An AddBulkPhoneNumbers request with more than ``max_batch_size`` numbers
+    is refused whole with HTTP 400, ``batch_cap_code`` and ``batch_cap_message`` (``{max}`` in it
+    becomes the cap).
     """
 
     def __init__(
@@ -655,10 +660,13 @@ class Emulator:
         self._requested_port = port
         self._server: _ServerThread | None = None
         self._port: int | None = None
+        self._closed = False
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> Emulator:
+        if self._closed:
+            raise RuntimeError("emulator closed; a closed emulator cannot be started again")
         if self._server is not None:
             raise RuntimeError("emulator already started")
         server = _ServerThread(self.core.make_app(), self.host, self._requested_port)
@@ -668,15 +676,27 @@ class Emulator:
         return self
 
     def stop(self) -> None:
+        """Stop serving; the state stays open, so the emulator can be inspected or started again."""
         if self._server is not None:
             self._server.stop()
             self._server = None
+
+    def close(self) -> None:
+        """Stop serving if it does, and close the SQLite state; idempotent.
+
+        A closed emulator cannot be started again, and its state can no longer be read (with a
+        ``state_path`` the file keeps it: open a new ``Emulator`` on it).
+        """
+        self.stop()
+        if not self._closed:
+            self._closed = True
+            self.core.close()
 
     def __enter__(self) -> Emulator:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.close()
 
     # -- addresses -------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -127,6 +128,31 @@ def test_two_emulators_share_one_state_file(tmp_path: Path) -> None:
         ]
         b.unbind(demo.landline(0))
         assert listed(client(a)) == []
+
+
+def test_stop_keeps_the_state_open_and_close_releases_it(tmp_path: Path) -> None:
+    """stop() leaves the emulator inspectable and restartable; close() (and `with`) closes its state."""
+    state = tmp_path / "state.db"
+    emu = Emulator(state_path=state)
+    emu.start()
+    add_bulk(client(emu), [demo.landline(0)])
+    emu.stop()
+    assert [b["number"] for b in emu.bindings(INSTANCE)] == [demo.landline(0)]
+    with emu:  # started again, closed at the end of the block
+        assert listed(client(emu)) == [demo.landline(0)]
+    with pytest.raises(sqlite3.ProgrammingError, match="closed database"):
+        emu.snapshot()
+    with pytest.raises(RuntimeError, match=r"^emulator closed; a closed emulator cannot be started again$"):
+        emu.start()
+    emu.close()  # idempotent
+    # Never started, only inspected: close() releases it too, and the file keeps the state.
+    inspector = Emulator(state_path=state)
+    assert [b["number"] for b in inspector.bindings(INSTANCE)] == [demo.landline(0)]
+    inspector.close()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed database"):
+        inspector.bindings(INSTANCE)
+    with Emulator(state_path=state) as again:
+        assert [b["number"] for b in again.bindings(INSTANCE)] == [demo.landline(0)]
 
 
 def test_a_custom_seed(tmp_path: Path) -> None:

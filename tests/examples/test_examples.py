@@ -10,6 +10,7 @@ file instead. Nothing is written into the repository.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -281,26 +282,27 @@ def test_root_project_as_committed_runs_on_its_embedded_emulator(
 
     # A second process (this test) opens the provider's state file: seeded with the demo account.
     assert state_path.is_file()
-    embedded = Emulator(state_path=state_path)
-    numbers = ["02160660000", "02160660001", "02160660002"]
-    bound = {b["number"]: b for b in embedded.bindings(INSTANCE)}
-    assert sorted(bound) == numbers
-    assert {(b["contact_flow_id"], tuple(b["skill_group_ids"])) for b in bound.values()} == {
-        (demo.WELCOME_FLOW_ID, (demo.DEFAULT_SKILL_GROUP_ID,))
-    }
-    ids = {n: b["phone_number_id"] for n, b in bound.items()}
-    assert up.outputs == {"phone_number_ids": ids}
-    assert [b["number"] for b in embedded.bindings(INSTANCE_2)] == [demo.PREBOUND_NUMBER]
+    # Only inspected (never started); closed at the end so its SQLite connection does not linger.
+    with closing(Emulator(state_path=state_path)) as embedded:
+        numbers = ["02160660000", "02160660001", "02160660002"]
+        bound = {b["number"]: b for b in embedded.bindings(INSTANCE)}
+        assert sorted(bound) == numbers
+        assert {(b["contact_flow_id"], tuple(b["skill_group_ids"])) for b in bound.values()} == {
+            (demo.WELCOME_FLOW_ID, (demo.DEFAULT_SKILL_GROUP_ID,))
+        }
+        ids = {n: b["phone_number_id"] for n, b in bound.items()}
+        assert up.outputs == {"phone_number_ids": ids}
+        assert [b["number"] for b in embedded.bindings(INSTANCE_2)] == [demo.PREBOUND_NUMBER]
 
-    idle = stack.up(expect_no_changes=True)
+        idle = stack.up(expect_no_changes=True)
 
-    assert diff_answers(idle) == ["DIFF_NONE", "DIFF_NONE"]
-    assert [m for m in idle.methods() if m in ("Create", "Update", "Delete", "Read")] == []
-    assert {b["number"]: b["phone_number_id"] for b in embedded.bindings(INSTANCE)} == ids
+        assert diff_answers(idle) == ["DIFF_NONE", "DIFF_NONE"]
+        assert [m for m in idle.methods() if m in ("Create", "Update", "Delete", "Read")] == []
+        assert {b["number"]: b["phone_number_id"] for b in embedded.bindings(INSTANCE)} == ids
 
-    destroy = stack.destroy()
+        destroy = stack.destroy()
 
-    assert destroy.steps == [Step("delete", "support")]
-    assert embedded.bindings(INSTANCE) == []
-    assert [b["number"] for b in embedded.bindings(INSTANCE_2)] == [demo.PREBOUND_NUMBER]
-    assert len(embedded.snapshot()["numbers"]) == len(demo.demo_seed()["numbers"])
+        assert destroy.steps == [Step("delete", "support")]
+        assert embedded.bindings(INSTANCE) == []
+        assert [b["number"] for b in embedded.bindings(INSTANCE_2)] == [demo.PREBOUND_NUMBER]
+        assert len(embedded.snapshot()["numbers"]) == len(demo.demo_seed()["numbers"])
