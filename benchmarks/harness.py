@@ -130,7 +130,7 @@ class BenchEmulator:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.emu.stop()
+        self.emu.close()
 
     def reset(self) -> None:
         """Back to the seed: state, journal and faults; timing spans cleared."""

@@ -65,4 +65,4 @@ def stop_all() -> None:
         emulators = [emulator for emulator, _ in _running.values()]
         _running.clear()
     for emulator in emulators:
-        emulator.stop()
+        emulator.close()  # stops it and releases the SQLite state file
