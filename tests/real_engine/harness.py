@@ -1,0 +1,190 @@
+"""The real Pulumi engine for tests: the CLI from ``scripts/pulumi-cli``, driven two ways.
+
+* :class:`InlineStack`: an inline program through the Automation API (``pulumi.automation``),
+  Pulumi's own recommended way to test programs against the real engine. The program runs in the
+  test process (the Automation API serves it as the language host); the CLI starts the real
+  dynamic-provider host, ``pulumi-resource-pulumi-python``, in the venv's Python.
+* :func:`cli`: the ``pulumi`` binary on a project folder, as a user runs it (examples, the demo,
+  a killed ``pulumi up``). Needs the language host that ``scripts/pulumi-cli`` puts beside it.
+
+Both keep everything under the test's tmp folder: a file backend, a private ``PULUMI_HOME``, an
+empty passphrase. Owns starting the engine and collecting what it printed; must not interpret
+provider behaviour (tests assert on the CLI's text, the exported state and the emulator's journal).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pulumi import automation as auto
+
+BINDING_TYPE = "pulumi-python:dynamic/ccc:PhoneNumberBinding"
+#: What the Automation API's CLI runs need beyond the CLI itself: the venv's Python for the
+#: dynamic-provider host, no update check, no colour (tests read the text), no interactive prompts.
+_BASE_ENV = {
+    "PULUMI_SKIP_UPDATE_CHECK": "true",
+    "PULUMI_CONFIG_PASSPHRASE": "",
+    "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
+    "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One CLI operation: whether it succeeded and everything it printed."""
+
+    command: str
+    ok: bool
+    stdout: str
+    stderr: str
+    #: Resource operations from the summary, e.g. ``{"create": 2}`` (empty when it failed early).
+    changes: Mapping[str, int] = field(default_factory=dict)
+    #: Stack outputs after an ``up`` (plain values; secrets shown).
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """stdout and stderr together: the CLI prints diagnostics on stdout, engine errors on stderr."""
+        return self.stdout + self.stderr
+
+
+def engine_env(home: Path, backend: Path, cli_dir: Path) -> dict[str, str]:
+    """The environment every CLI run of a test gets: private home and backend, the test's venv."""
+    backend.mkdir(parents=True, exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True)
+    venv_bin = str(Path(sys.executable).parent)
+    env = {
+        **_BASE_ENV,
+        "PULUMI_HOME": str(home),
+        "PULUMI_BACKEND_URL": backend.as_uri(),
+        "PULUMI_PYTHON_CMD": sys.executable,
+        # The CLI first, so the plugin script and language host beside it are found; then the venv,
+        # whose python the old language host picks up (it ignores runtime.options.virtualenv).
+        "PATH": os.pathsep.join([str(cli_dir), venv_bin, os.environ.get("PATH", "")]),
+    }
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        env[name] = ""
+    return env
+
+
+class InlineStack:
+    """One stack of an inline program on a private file backend, through the Automation API.
+
+    ``program`` may be replaced between operations (``stack.program = ...``) to edit the program.
+    Config is set once at creation; ``secrets`` are set as secret config values.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        program: Callable[[], None],
+        *,
+        cli_dir: Path,
+        project: str = "ccc-test",
+        stack: str = "test",
+        config: Mapping[str, str] | None = None,
+        secrets: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.program = program
+        self.root = root
+        self.work_dir = root / "project"
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.env = {**engine_env(root / "home", root / "backend", cli_dir), **(env or {})}
+        # The Automation API runs `pulumi` from PATH in its own process environment.
+        os.environ["PATH"] = self.env["PATH"]
+        opts = auto.LocalWorkspaceOptions(
+            work_dir=str(self.work_dir),
+            pulumi_home=self.env["PULUMI_HOME"],
+            env_vars=self.env,
+            secrets_provider="passphrase",
+            project_settings=auto.ProjectSettings(name=project, runtime="python"),
+        )
+        self.stack = auto.create_or_select_stack(
+            stack_name=stack, project_name=project, program=self._run_program, opts=opts
+        )
+        values = {key: auto.ConfigValue(value) for key, value in (config or {}).items()}
+        values.update({key: auto.ConfigValue(value, secret=True) for key, value in (secrets or {}).items()})
+        if values:
+            self.stack.set_all_config(values)
+
+    def _run_program(self) -> None:
+        self.program()
+
+    def _run(self, command: str, call: Callable[..., Any], **kwargs: Any) -> Run:
+        out: list[str] = []
+        err: list[str] = []
+        try:
+            result = call(on_output=out.append, on_error=err.append, color="never", **kwargs)
+        except auto.errors.CommandError as exc:
+            return Run(command, False, "\n".join(out), "\n".join(err) or str(exc))
+        summary = getattr(result, "summary", None)
+        changes = getattr(summary, "resource_changes", None) or getattr(result, "change_summary", None)
+        outputs = {key: value.value for key, value in (getattr(result, "outputs", None) or {}).items()}
+        return Run(command, True, "\n".join(out), "\n".join(err), dict(changes or {}), outputs)
+
+    def preview(self, *, diff: bool = True, expect_no_changes: bool = False) -> Run:
+        """``pulumi preview`` (with ``--diff`` unless told otherwise)."""
+        nothing_new = expect_no_changes or None
+        return self._run("preview", self.stack.preview, diff=diff, expect_no_changes=nothing_new)
+
+    def up(self, *, diff: bool = False, expect_no_changes: bool = False) -> Run:
+        """``pulumi up --yes``: its preview pass, then the update."""
+        return self._run("up", self.stack.up, diff=diff, expect_no_changes=expect_no_changes or None)
+
+    def refresh(self, *, diff: bool = True, expect_no_changes: bool = False) -> Run:
+        """``pulumi refresh --yes``."""
+        nothing_new = expect_no_changes or None
+        return self._run("refresh", self.stack.refresh, diff=diff, expect_no_changes=nothing_new)
+
+    def destroy(self) -> Run:
+        return self._run("destroy", self.stack.destroy)
+
+    def export(self) -> dict[str, Any]:
+        """The stack's checkpoint as ``pulumi stack export`` gives it (secrets stay encrypted)."""
+        deployment: dict[str, Any] = self.stack.export_stack().deployment or {}
+        return deployment
+
+    def resources(self, type_: str = BINDING_TYPE) -> list[dict[str, Any]]:
+        """The stack's resources of one type, in state order."""
+        return [r for r in self.export().get("resources") or [] if r.get("type") == type_]
+
+    def outputs(self) -> dict[str, Any]:
+        return {key: value.value for key, value in self.stack.outputs().items()}
+
+
+def cli(
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float = 600,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``pulumi ARGS --non-interactive`` in a project folder; with ``check``, fail on non-zero."""
+    done = subprocess.run(
+        ["pulumi", *args, "--non-interactive"],
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and done.returncode != 0:
+        shown = " ".join(args)
+        raise AssertionError(f"pulumi {shown} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def exported(cwd: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    """``pulumi stack export`` of the selected stack in a project folder."""
+    deployment: dict[str, Any] = json.loads(cli(["stack", "export"], cwd=cwd, env=env).stdout)
+    return deployment.get("deployment") or {}
