@@ -52,7 +52,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from . import config, listing
+from . import config, host, listing
 from .models import (
     BindingSpec,
     Change,
@@ -183,6 +183,8 @@ class PhoneNumberBindingProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         """Install the stack's ``ccc:`` settings and credentials in the process registry, not on self."""
+        # First, so that even a configuration error reads as text in the CLI (host.py).
+        host.install()
         config.configure(req.config)
         # Listings shared by reads belong to the previous configuration (endpoint, account).
         listing.shared.clear()

@@ -133,6 +133,11 @@ class CccError(Exception):
     def _suffix(self) -> str:
         return self.retry_note or ""
 
+    @property
+    def detail(self) -> str:
+        """The bracketed part of the message: HTTP status, request id, retries; empty when none."""
+        return self._suffix()
+
     def __str__(self) -> str:
         text = f"{self.action}: {self.reason}"
         suffix = self._suffix()

@@ -1,10 +1,11 @@
-"""The example projects and the root demo project, run as they are through the engine driver.
+"""The example projects and the root demo project, run as users run them: the real CLI on the folder.
 
-Each project's own ``__main__.py`` runs through preview, up, an unchanged up and destroy with the real
-provider host. The committed dev stacks say ``ccc:endpoint: embedded``; here that key is pointed at
-the test's emulator (with the demo key and fast provider knobs) so that the journal shows every API
-call. One test keeps the root project's committed config and inspects the embedded emulator's state
-file instead. Nothing is written into the repository.
+Each project is copied to a tmp folder (its virtualenv name linked to the test's), its committed
+dev stack selected, and the real ``pulumi`` CLI runs preview, up, an unchanged up, an edit of the
+program as a user would make it (preview --diff, then up) and destroy. For the examples the
+stack's ``ccc:endpoint`` is pointed at the test's emulator (with the demo key) so that the
+journal shows every API call; the root project runs as committed, on its embedded emulator, whose
+state file is then inspected. Nothing is written into the repository.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from typing import Any
 
 import pytest
 import yaml
-from engine import OperationResult, Stack, Step
+from real_engine.harness import ProjectFolder
+from real_engine.programs import count, resource_block
 
 from ccc_emulator import Emulator, demo
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.real_engine, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES_DIR = REPO / "examples"
@@ -29,17 +31,33 @@ INSTANCE = demo.DEMO_INSTANCE_ID
 INSTANCE_2 = demo.DEMO_INSTANCE_2_ID
 EXAMPLE_NAMES = ("quickstart", "per-number-settings", "from-csv", "multi-instance")
 EXAMPLE_FILES = ("Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py", "requirements.txt", "README.md")
+WELCOME = demo.WELCOME_FLOW_ID
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A change a user makes to one file of the project, and what it costs."""
+
+    file: str
+    old: str
+    new: str
+    #: The binding whose diff shows the change, and the lines `preview --diff` prints for it.
+    binding: str
+    diff: tuple[str, ...]
+    #: The API calls of the up that applies it.
+    calls: Mapping[str, int]
 
 
 @dataclass(frozen=True)
 class Expected:
-    """What one project's first up does: its bindings and the exact CCC calls it costs."""
+    """What one project's first up does, and the edit made to it afterwards."""
 
     path: Path
     #: Binding name → (instance id, how many numbers), in registration order.
     bindings: Mapping[str, tuple[str, int]]
     #: Numbers per AddBulkPhoneNumbers call, sorted (calls for different bindings may interleave).
     batches: tuple[int, ...]
+    edit: Edit
 
     @property
     def create_calls(self) -> dict[str, int]:
@@ -56,24 +74,81 @@ def hundreds(n: int) -> list[int]:
     return [100] * (n // 100) + ([n % 100] if n % 100 else [])
 
 
+def whole(sign: str, number: str, flow: str | None, groups: list[str], usage: str) -> tuple[str, ...]:
+    """How `preview --diff` prints an added (+) or removed (-) number: its whole settings block."""
+    lines = [f"    {sign} {number}: {{"]
+    if flow is not None:
+        lines.append(f'        {sign} contact_flow_id: "{flow}"')
+    if groups:
+        lines.append(f"        {sign} skill_group_ids: [")
+        lines.extend(f'        {sign}     [{i}]: "{group}"' for i, group in enumerate(groups))
+        lines.append("          ]")
+    else:
+        lines.append(f"        {sign} skill_group_ids: []")
+    lines += [f'        {sign} usage          : "{usage}"', "      }"]
+    return tuple(lines)
+
+
+def numbers_diff(*entries: tuple[str, ...]) -> tuple[str, ...]:
+    return ("~ numbers: {", *(line for entry in entries for line in entry), "  }")
+
+
 PROJECTS: dict[str, Expected] = {
-    "quickstart": Expected(EXAMPLES_DIR / "quickstart", {"support": (INSTANCE, 3)}, (3,)),
+    "quickstart": Expected(
+        EXAMPLES_DIR / "quickstart",
+        {"support": (INSTANCE, 3)},
+        (3,),
+        Edit(
+            "__main__.py", '"02160660002"]', '"02160660003"]', "support",
+            numbers_diff(
+                whole("-", "02160660002", WELCOME, [demo.DEFAULT_SKILL_GROUP_ID], "Bidirection"),
+                whole("+", "02160660003", WELCOME, [demo.DEFAULT_SKILL_GROUP_ID], "Bidirection"),
+            ),
+            {"ListPhoneNumbers": 1, "RemovePhoneNumber": 1, "AddBulkPhoneNumbers": 1},
+        ),
+    ),
     # Three groups of settings: ten 400 numbers (Inbound, IVR), five sales and five support lines.
     "per-number-settings": Expected(
-        EXAMPLES_DIR / "per-number-settings", {"hotline": (INSTANCE, 20)}, (5, 5, 10)
+        EXAMPLES_DIR / "per-number-settings",
+        {"hotline": (INSTANCE, 20)},
+        (5, 5, 10),
+        Edit(
+            "__main__.py", "range(105, 110)", "range(105, 111)", "hotline",
+            numbers_diff(
+                whole(
+                    "+", "02160660110", WELCOME,
+                    sorted([demo.SUPPORT_SKILL_GROUP_ID, demo.DEFAULT_SKILL_GROUP_ID]), "Bidirection",
+                )
+            ),
+            {"ListPhoneNumbers": 1, "AddBulkPhoneNumbers": 1},
+        ),
     ),
     # One binding per team, sorted by team: 200 + 300 + 500 numbers, 2 + 3 + 5 calls.
     "from-csv": Expected(
         EXAMPLES_DIR / "from-csv",
         {"team-billing": (INSTANCE, 200), "team-sales": (INSTANCE, 300), "team-support": (INSTANCE, 500)},
         tuple(sorted(hundreds(200) + hundreds(300) + hundreds(500))),
+        Edit(
+            "numbers.csv", "02160660201,sales\n", "", "team-sales",
+            numbers_diff(whole("-", "02160660201", WELCOME, [demo.SALES_SKILL_GROUP_ID], "Bidirection")),
+            {"ListPhoneNumbers": 1, "RemovePhoneNumber": 1},
+        ),
     ),
     "multi-instance": Expected(
         EXAMPLES_DIR / "multi-instance",
         {"shanghai-lines": (INSTANCE, 10), "beijing-lines": (INSTANCE_2, 10)},
         (10, 10),
+        Edit(
+            "__main__.py", "range(20, 30)", "range(20, 31)", "beijing-lines",
+            numbers_diff(
+                whole(
+                    "+", "02160660030", demo.INSTANCE_2_FLOW_ID, [demo.INSTANCE_2_SKILL_GROUP_ID],
+                    "Bidirection",
+                )
+            ),
+            {"ListPhoneNumbers": 1, "AddBulkPhoneNumbers": 1},
+        ),
     ),
-    "root": Expected(REPO, {"support": (INSTANCE, 3)}, (3,)),
 }
 
 
@@ -85,34 +160,6 @@ def committed_config(project_dir: Path) -> dict[str, Any]:
     data = yaml.safe_load((project_dir / "Pulumi.dev.yaml").read_text())
     config: dict[str, Any] = data["config"]
     return config
-
-
-def emulator_config(project_dir: Path, emu: Emulator) -> dict[str, Any]:
-    """The committed config with the endpoint pointed at `emu`, the demo key and fast provider knobs."""
-    return {
-        **committed_config(project_dir),
-        "ccc:endpoint": emu.url,
-        "ccc:accessKeyId": demo.DEMO_ACCESS_KEY_ID,
-        "ccc:accessKeySecret": demo.DEMO_ACCESS_KEY_SECRET,
-        "ccc:requestsPerSecond": "10000",
-        "ccc:retryBaseDelayMs": "0",
-        "ccc:retryMaxDelayMs": "0",
-    }
-
-
-def example_stack(project_dir: Path, emu: Emulator) -> Stack:
-    """The project's own program (its __main__.py) on a dev stack against `emu`."""
-    return Stack(
-        project_dir, None, config=emulator_config(project_dir, emu), secret_keys={"ccc:accessKeySecret"}
-    )
-
-
-def count(emu: Emulator) -> dict[str, int]:
-    """Calls per action in the journal, every outcome counted."""
-    counts: dict[str, int] = {}
-    for entry in emu.journal:
-        counts[entry.action] = counts.get(entry.action, 0) + 1
-    return counts
 
 
 def batch_sizes(emu: Emulator) -> tuple[int, ...]:
@@ -140,8 +187,14 @@ def exported_ids(value: Any) -> Iterator[tuple[str, str]]:
                 yield from exported_ids(item)
 
 
-def diff_answers(res: OperationResult) -> list[str]:
-    return [call.response["changes"] for call in res.calls if call.method == "Diff" and call.response]
+def bindings_in(project: ProjectFolder) -> dict[str, dict[str, Any]]:
+    """The project's PhoneNumberBinding resources in state, by name."""
+    resources = project.export().get("resources") or []
+    return {
+        r["urn"].rsplit("::", 1)[1]: r
+        for r in resources
+        if r["type"] == "pulumi-python:dynamic/ccc:PhoneNumberBinding"
+    }
 
 
 def tree(path: Path) -> dict[str, float] | None:
@@ -153,8 +206,11 @@ def tree(path: Path) -> dict[str, float] | None:
 
 @pytest.fixture
 def repo_untouched() -> Iterator[None]:
-    """Fail the test if it left an embedded emulator state directory in the repository."""
-    watched = [REPO / ".ccc-emulator", *(EXAMPLES_DIR / name / ".ccc-emulator" for name in EXAMPLE_NAMES)]
+    """Fail the test if it left an embedded emulator state or failure file in the repository."""
+    watched = [
+        *(REPO / d for d in (".ccc-emulator", ".ccc-numbers")),
+        *(EXAMPLES_DIR / name / d for name in EXAMPLE_NAMES for d in (".ccc-emulator", ".ccc-numbers")),
+    ]
     before = [tree(path) for path in watched]
     yield
     assert [tree(path) for path in watched] == before
@@ -197,112 +253,117 @@ def test_demo_seed_has_at_least_1200_purchased_numbers() -> None:
 
 
 @pytest.mark.parametrize("name", list(PROJECTS))
-def test_project_uses_only_ids_and_free_numbers_of_the_demo_seed(
-    name: str, ccc_emulator: Emulator, repo_untouched: None
+def test_example_previews_ups_idles_edits_and_destroys_with_exact_api_calls(
+    name: str, pulumi_cli: Path, ccc_emulator: Emulator, tmp_path: Path, repo_untouched: None
 ) -> None:
-    """Every instance, flow, skill group and number the program declares exists in the demo seed."""
+    """Preview and a no-op up call nothing; up lists once per binding and adds in batches; an edit
+    shows in `preview --diff` and costs exactly its calls; destroy unbinds everything it bound."""
     expected = PROJECTS[name]
     seed = demo.demo_seed()
-    instances = {i["id"]: i for i in seed["instances"]}
-    free = {n["number"] for n in seed["numbers"] if not n["in_arrears"]} - {
-        b["number"] for b in seed["bindings"]
-    }
-
-    res = example_stack(expected.path, ccc_emulator).preview()
-
-    checked = [call.response["inputs"] for call in res.calls if call.method == "Check" and call.response]
-    assert len(checked) == len(expected.bindings)
-    declared = 0
-    for inputs in checked:
-        instance = instances[inputs["instance_id"]]
-        flows = {f["id"] for f in instance["contact_flows"]}
-        groups = {g["id"] for g in instance["skill_groups"]}
-        for number, settings in inputs["numbers"].items():
-            declared += 1
-            assert number in free
-            assert settings.get("contact_flow_id") in flows
-            assert set(settings["skill_group_ids"]) <= groups
-    assert declared == expected.total
-    assert ccc_emulator.journal == []
-
-
-@pytest.mark.parametrize("name", list(PROJECTS))
-def test_project_previews_ups_idles_and_destroys_with_exact_api_calls(
-    name: str, ccc_emulator: Emulator, repo_untouched: None
-) -> None:
-    """Preview and a no-op up call nothing; up lists once per binding and adds in batches; destroy unbinds."""
-    expected = PROJECTS[name]
+    bound_in_seed = {b["number"] for b in seed["bindings"]}
+    free = {n["number"] for n in seed["numbers"] if not n["in_arrears"]} - bound_in_seed
     before = all_bindings(ccc_emulator)
-    stack = example_stack(expected.path, ccc_emulator)
+    project = ProjectFolder(expected.path, tmp_path, cli_dir=pulumi_cli)
+    project.set_config("ccc:endpoint", ccc_emulator.url)
+    project.set_config("ccc:accessKeyId", demo.DEMO_ACCESS_KEY_ID)
+    project.set_config("ccc:accessKeySecret", demo.DEMO_ACCESS_KEY_SECRET, secret=True)
 
-    preview = stack.preview()
+    preview = project.run("preview")
 
+    assert preview.ok, preview.text
     assert ccc_emulator.journal == []
-    assert preview.steps == [Step("create", b) for b in expected.bindings]
+    assert f"+ {len(expected.bindings) + 1} to create" in preview.stdout
 
-    up = stack.up(skip_preview=True)
+    up = project.run("up", "--yes")
 
+    assert up.ok, up.text
     assert count(ccc_emulator) == expected.create_calls
     assert batch_sizes(ccc_emulator) == expected.batches
-    assert up.steps == [Step("create", b) for b in expected.bindings]
+    state = bindings_in(project)
+    assert sorted(state) == sorted(expected.bindings)
     live: dict[str, str] = {}
     for binding, (instance_id, n) in expected.bindings.items():
-        outputs = stack.resources[binding].plain_outputs
+        outputs = state[binding]["outputs"]
         in_instance = {b["number"]: b["phone_number_id"] for b in ccc_emulator.bindings(instance_id)}
         assert (outputs["instance_id"], len(outputs["phone_number_ids"])) == (instance_id, n)
         assert outputs["phone_number_ids"] == {number: in_instance[number] for number in outputs["numbers"]}
+        assert set(outputs["numbers"]) <= free
         live.update(outputs["phone_number_ids"])
-    exported = list(exported_ids(up.outputs))
+    exported = list(exported_ids(project.outputs()))
     assert dict(exported) == live
     assert len(exported) == expected.total
     ccc_emulator.clear_journal()
 
-    idle = stack.up(expect_no_changes=True)
+    idle = project.run("up", "--yes", "--expect-no-changes")
 
+    assert idle.ok, idle.text
     assert ccc_emulator.journal == []
-    assert diff_answers(idle) == ["DIFF_NONE"] * (2 * len(expected.bindings))
 
-    destroy = stack.destroy(skip_preview=True)
+    edit = expected.edit
+    project.edit(edit.file, edit.old, edit.new)
+    diff = project.run("preview", "--diff")
 
-    assert count(ccc_emulator) == {"RemovePhoneNumber": expected.total}
-    assert destroy.steps == [Step("delete", b) for b in reversed(list(expected.bindings))]
+    assert diff.ok, diff.text
+    assert ccc_emulator.journal == []
+    assert tuple(resource_block(diff.stdout, edit.binding)) == edit.diff
+    edited = project.run("up", "--yes")
+    assert edited.ok, edited.text
+    assert count(ccc_emulator) == edit.calls
+    ccc_emulator.clear_journal()
+
+    owned = sum(len(r["outputs"]["phone_number_ids"]) for r in bindings_in(project).values())
+    assert owned == expected.total + edit.calls.get("AddBulkPhoneNumbers", 0) - edit.calls.get(
+        "RemovePhoneNumber", 0
+    )
+
+    destroy = project.run("destroy", "--yes")
+
+    assert destroy.ok, destroy.text
+    assert count(ccc_emulator) == {"RemovePhoneNumber": owned}
     assert all_bindings(ccc_emulator) == before
-    assert stack.resources == {}
+    assert bindings_in(project) == {}
 
 
 def test_root_project_as_committed_runs_on_its_embedded_emulator(
-    tmp_path: Path, repo_untouched: None
+    pulumi_cli: Path, tmp_path: Path, repo_untouched: None
 ) -> None:
-    """As committed (embedded), up binds in the state file, an unchanged up keeps that, destroy unbinds it."""
-    state_path = tmp_path / "embedded" / "state.sqlite3"
-    config = {**committed_config(REPO), "ccc:embeddedStatePath": str(state_path)}
-    stack = Stack(REPO, None, config=config)
+    """As committed (embedded): up binds in the state file, an unchanged up keeps it, an edit adds the
+    number, destroy unbinds them all; the demo account's other numbers are untouched."""
+    project = ProjectFolder(REPO, tmp_path, cli_dir=pulumi_cli)
+    state_path = project.path / ".ccc-emulator" / "state.sqlite3"
+    numbers = ["02160660000", "02160660001", "02160660002"]
 
-    up = stack.up()
+    up = project.run("up", "--yes")
 
-    # A second process (this test) opens the provider's state file: seeded with the demo account.
+    assert up.ok, up.text
     assert state_path.is_file()
-    # Only inspected (never started); closed at the end so its SQLite connection does not linger.
+    # A second process (this test) opens the provider's state file; only inspected, never started.
     with closing(Emulator(state_path=state_path)) as embedded:
-        numbers = ["02160660000", "02160660001", "02160660002"]
         bound = {b["number"]: b for b in embedded.bindings(INSTANCE)}
         assert sorted(bound) == numbers
         assert {(b["contact_flow_id"], tuple(b["skill_group_ids"])) for b in bound.values()} == {
             (demo.WELCOME_FLOW_ID, (demo.DEFAULT_SKILL_GROUP_ID,))
         }
         ids = {n: b["phone_number_id"] for n, b in bound.items()}
-        assert up.outputs == {"phone_number_ids": ids}
+        assert project.outputs() == {"phone_number_ids": ids}
         assert [b["number"] for b in embedded.bindings(INSTANCE_2)] == [demo.PREBOUND_NUMBER]
 
-        idle = stack.up(expect_no_changes=True)
+    assert project.run("up", "--yes", "--expect-no-changes").ok
+    project.edit("__main__.py", '"02160660002"]', '"02160660002", "02160660003"]')
+    diff = project.run("preview", "--diff")
+    assert tuple(resource_block(diff.stdout, "support")) == numbers_diff(
+        whole("+", "02160660003", WELCOME, [demo.DEFAULT_SKILL_GROUP_ID], "Bidirection")
+    )
+    assert project.run("up", "--yes").ok
+    with closing(Emulator(state_path=state_path)) as embedded:
+        assert sorted(b["number"] for b in embedded.bindings(INSTANCE)) == [*numbers, "02160660003"]
+        after = {b["number"]: b["phone_number_id"] for b in embedded.bindings(INSTANCE)}
+        assert {n: after[n] for n in ids} == ids
 
-        assert diff_answers(idle) == ["DIFF_NONE", "DIFF_NONE"]
-        assert [m for m in idle.methods() if m in ("Create", "Update", "Delete", "Read")] == []
-        assert {b["number"]: b["phone_number_id"] for b in embedded.bindings(INSTANCE)} == ids
+    destroy = project.run("destroy", "--yes")
 
-        destroy = stack.destroy()
-
-        assert destroy.steps == [Step("delete", "support")]
+    assert destroy.ok, destroy.text
+    with closing(Emulator(state_path=state_path)) as embedded:
         assert embedded.bindings(INSTANCE) == []
         assert [b["number"] for b in embedded.bindings(INSTANCE_2)] == [demo.PREBOUND_NUMBER]
         assert len(embedded.snapshot()["numbers"]) == len(demo.demo_seed()["numbers"])

@@ -1,13 +1,10 @@
 """Fixtures of the real-engine tests: the Pulumi CLI, and stacks of inline programs on the emulator.
 
-The CLI comes from ``scripts/pulumi-cli`` (``$PULUMI_CLI_DIR``, a ``pulumi`` on PATH, or a cached
-build). Where none can be had the tests are skipped with the script's reason, except under
-``CI=true``, where a skipped ``real_engine`` test fails the run (``tests/conftest.py``).
+The CLI itself is the ``pulumi_cli`` fixture of ``tests/conftest.py``.
 """
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,27 +14,12 @@ from ccc_emulator import Emulator, demo
 
 from .harness import InlineStack
 
-ROOT = Path(__file__).resolve().parents[2]
-
 #: Stack config for the test's emulator: fast, and retries instant (waits of 0 ms).
 FAST = {
     "ccc:requestsPerSecond": "10000",
     "ccc:retryBaseDelayMs": "0",
     "ccc:retryMaxDelayMs": "0",
 }
-
-
-@pytest.fixture(scope="session")
-def pulumi_cli() -> Path:
-    """The folder holding the real ``pulumi`` CLI and the dynamic-provider plugin script."""
-    done = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "pulumi-cli")], capture_output=True, text=True, check=False
-    )
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "scripts/pulumi-cli failed"
-        pytest.skip(f"no Pulumi CLI: {reason}")
-    return Path(lines[-1])
 
 
 MakeStack = Callable[..., InlineStack]
