@@ -110,6 +110,6 @@ def _watch(address: tuple[str, int]) -> None:
         if misses >= 2:
             # The engine read our stderr; with it gone the pipe is broken, so the note may not arrive.
             with contextlib.suppress(OSError):
-                sys.stderr.write("pulumi-ccc-numbers: the Pulumi engine is gone; stopping before the next call\n")
+                sys.stderr.write("pulumi-ccc-numbers: the Pulumi engine is gone; stopping now\n")
                 sys.stderr.flush()
             os._exit(_EXIT_CODE)

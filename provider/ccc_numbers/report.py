@@ -78,9 +78,11 @@ def _apply(error: ApplyError) -> list[str]:
                 lines.append(f"  {index}. {type(failure).__name__}: {failure}")
     operation = _operation(error.action)
     if error.rolled_back:
+        count = len(error.rolled_back)
+        what = "the phone number" if count == 1 else f"the {count} phone numbers"
         lines.append(
-            f"the {plural(len(error.rolled_back), 'phone number')} this {operation} had bound "
-            "were unbound again, so a rerun starts clean"
+            f"{what} this {operation} had bound {'was' if count == 1 else 'were'} unbound again, "
+            "so a rerun starts clean"
         )
     if error.left_bound:
         count = len(error.left_bound)
