@@ -52,7 +52,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from . import config, host, listing
+from . import config, handover, host, listing
 from .models import (
     BindingSpec,
     Change,
@@ -189,9 +189,12 @@ class PhoneNumberBindingProvider(ResourceProvider):
         # Listings shared by reads belong to the previous configuration (endpoint, account).
         listing.shared.clear()
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate the user's inputs offline and return the canonical inputs."""
         outcome = check_inputs(news)
+        if outcome.ok:
+            # Numbers this binding gives up, so that another one receiving them gets the right advice.
+            handover.note_check(olds, outcome.inputs)
         inputs = dict(outcome.inputs)
         if _PROVIDER_KEY in news:
             inputs[_PROVIDER_KEY] = news[_PROVIDER_KEY]

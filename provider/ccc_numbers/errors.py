@@ -277,9 +277,20 @@ class PartialFailureError(CccError):
 class OwnershipError(CccError):
     """Numbers the binding declares are already bound in the instance, and it does not own them."""
 
-    def __init__(self, action: str, conflicts: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        action: str,
+        conflicts: Mapping[str, str],
+        *,
+        declared_settings: Iterable[str] = (),
+        released: Iterable[str] = (),
+    ) -> None:
         #: ``{number: PhoneNumberId}`` of every such number.
         self.conflicts = dict(sorted(conflicts.items()))
+        #: Those bound with exactly the settings this binding declares (an interrupted run's, likely).
+        self.declared_settings: frozenset[str] = frozenset(declared_settings)
+        #: Those another binding of the same stack owned and gives up in this same run (a move).
+        self.released: frozenset[str] = frozenset(released)
         listed = ", ".join(f"{number} (PhoneNumberId {pid})" for number, pid in self.conflicts.items())
         them = "it" if len(self.conflicts) == 1 else "them"
         super().__init__(

@@ -125,8 +125,44 @@ def _ownership(error: OwnershipError) -> list[str]:
 
 
 def _ownership_advice(error: OwnershipError) -> list[str]:
-    them = "it" if len(error.conflicts) == 1 else "them"
-    return [f"set adopt_existing=True on this binding to take {them} over, or remove {them} from numbers"]
+    """What to do, per kind of conflict: a move in progress, an interrupted run's leftovers, the rest."""
+    advice: list[str] = []
+    moved = sorted(error.released)
+    if moved:
+        advice.append(
+            f"{_some(moved, error.conflicts)} belonged to another binding of this stack, which gives "
+            f"{_them(moved)} up in this same run: run `pulumi up` again to finish the move, or make this "
+            "binding depend on that one (depends_on) to move numbers in one run"
+        )
+    leftovers = sorted(error.declared_settings - error.released)
+    if leftovers:
+        one = len(leftovers) == 1
+        advice.append(
+            f"{_some(leftovers, error.conflicts)} already {'carries' if one else 'carry'} "
+            f"exactly the settings this binding declares: {'it looks' if one else 'they look'} "
+            "like a previous interrupted run of this binding (README, \"If a run was interrupted\"); set "
+            f"adopt_existing=True on this binding for one `pulumi up` to take {_them(leftovers)} over"
+        )
+    others = [n for n in error.conflicts if n not in error.released and n not in error.declared_settings]
+    if others:
+        advice.append(
+            f"set adopt_existing=True on this binding to take {_them(others)} over, or remove "
+            f"{_them(others)} from numbers"
+        )
+    return advice
+
+
+def _some(numbers: Sequence[str], everything: Mapping[str, str]) -> str:
+    """``02160660001`` / ``all 3 of these`` / ``12 of these (0216…, …)``, for advice lines."""
+    if len(numbers) == len(everything):
+        return "it" if len(numbers) == 1 else f"all {len(numbers)} of them"
+    shown = ", ".join(numbers[:SHOWN])
+    more = f" and {len(numbers) - SHOWN} more" if len(numbers) > SHOWN else ""
+    return f"{shown}{more}"
+
+
+def _them(numbers: Sequence[str]) -> str:
+    return "it" if len(numbers) == 1 else "them"
 
 
 def _reason(error: CccError) -> str:

@@ -133,3 +133,39 @@ def test_the_engine_address_is_read_from_the_hosts_arguments_and_watched() -> No
     assert host.is_engine_gone(address) is False
     listener.close()
     assert host.is_engine_gone(address) is True
+
+
+def test_ownership_advice_tells_a_move_from_an_interrupted_run_from_a_stranger() -> None:
+    """A number another binding gives up is a move (rerun or depends_on), one with the declared
+    settings looks like an interrupted run (adopt once), any other needs adopting or removing."""
+    conflicts = {"02160660001": "id-1", "02160660002": "id-2", "02160660003": "id-3"}
+    error = OwnershipError(
+        CREATE, conflicts, declared_settings={"02160660002"}, released={"02160660001"}
+    )
+
+    text = report.render(error)
+
+    assert text is not None
+    assert text.splitlines()[1:] == [
+        f"while {CREATE}",
+        "02160660001 belonged to another binding of this stack, which gives it up in this same run: run "
+        "`pulumi up` again to finish the move, or make this binding depend on that one (depends_on) to "
+        "move numbers in one run",
+        "02160660002 already carries exactly the settings this binding declares: it looks like a previous "
+        'interrupted run of this binding (README, "If a run was interrupted"); set adopt_existing=True on '
+        "this binding for one `pulumi up` to take it over",
+        "set adopt_existing=True on this binding to take it over, or remove it from numbers",
+    ]
+
+
+def test_handover_notes_the_numbers_a_binding_gives_up_in_its_instance() -> None:
+    """check's old and new inputs: dropped numbers are released; a changed instance releases all."""
+    from ccc_numbers import handover
+
+    olds = {"instance_id": "inst-a", "numbers": {"0216": {}, "0217": {}}}
+    handover.note_check(olds, {"instance_id": "inst-a", "numbers": {"0216": {}}})
+    handover.note_check({"instance_id": "inst-b", "numbers": {"0218": {}}}, {"instance_id": "inst-c"})
+    handover.note_check({}, {"instance_id": "inst-a", "numbers": {"0219": {}}})
+
+    assert handover.released("inst-a", ["0216", "0217", "0219"]) == {"0217"}
+    assert handover.released("inst-b", ["0218"]) == {"0218"}
