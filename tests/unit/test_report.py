@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ccc_numbers import host, report
+from ccc_numbers import handover, host, report
 from ccc_numbers.errors import (
     ApplyError,
     ConfigurationError,
@@ -160,8 +160,6 @@ def test_ownership_advice_tells_a_move_from_an_interrupted_run_from_a_stranger()
 
 def test_handover_notes_the_numbers_a_binding_gives_up_in_its_instance() -> None:
     """check's old and new inputs: dropped numbers are released; a changed instance releases all."""
-    from ccc_numbers import handover
-
     olds = {"instance_id": "inst-a", "numbers": {"0216": {}, "0217": {}}}
     handover.note_check(olds, {"instance_id": "inst-a", "numbers": {"0216": {}}})
     handover.note_check({"instance_id": "inst-b", "numbers": {"0218": {}}}, {"instance_id": "inst-c"})
