@@ -16,8 +16,9 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from .admin import ADMIN_PREFIX
+from .emulator import Emulator
 from .seed import SeedError
-from .server import ADMIN_PREFIX, Emulator
 from .service import DEFAULT_BATCH_CAP_CODE, DEFAULT_BATCH_CAP_MESSAGE
 
 
