@@ -110,8 +110,8 @@ class BenchEmulator:
         self.emu = Emulator(seed=seed, latency_ms=latency_ms, max_batch_size=max_batch_size)
         self.spans: list[tuple[float, float]] = []
         self._lock = threading.Lock()
-        core = self.emu.core
-        original = core.handle
+        pipeline = self.emu.pipeline
+        original = pipeline.handle
 
         async def timed(request: Any) -> Any:
             started = time.perf_counter()
@@ -122,8 +122,8 @@ class BenchEmulator:
                 with self._lock:
                     self.spans.append((started, ended))
 
-        # make_app() routes to ``self.handle`` when the server starts, so the instance attribute wins.
-        setattr(core, "handle", timed)  # noqa: B010 - assigning to a method name on purpose
+        # start() routes to ``pipeline.handle`` as it is then, so the instance attribute wins.
+        setattr(pipeline, "handle", timed)  # noqa: B010 - assigning to a method name on purpose
 
     def __enter__(self) -> BenchEmulator:
         self.emu.start()

@@ -8,11 +8,13 @@ docs/contracts.md), the demo seed module, the error and journal value types. Mus
 from __future__ import annotations
 
 from . import demo
+from .admin import ADMIN_PREFIX
+from .core import EmulatorCore
+from .emulator import Emulator
 from .errors import ServiceError
 from .faults import KINDS as FAULT_KINDS
 from .journal import JournalEntry
 from .seed import Seed, SeedError, load_seed
-from .server import ADMIN_PREFIX, Emulator, EmulatorCore
 
 __all__ = [
     "ADMIN_PREFIX",

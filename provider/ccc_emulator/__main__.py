@@ -9,6 +9,7 @@ Must not duplicate server logic: it drives :class:`ccc_emulator.Emulator` like a
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import signal
 import sys
@@ -16,9 +17,18 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from .admin import ADMIN_PREFIX
+from .emulator import Emulator
 from .seed import SeedError
-from .server import ADMIN_PREFIX, Emulator
 from .service import DEFAULT_BATCH_CAP_CODE, DEFAULT_BATCH_CAP_MESSAGE
+
+
+def _version() -> str:
+    """The installed distribution's version: pyproject.toml is the one place it is written."""
+    try:
+        return importlib.metadata.version("pulumi-ccc-numbers")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="ccc-emulator",
         description="A local Alibaba Cloud Contact Center (CCC 2017-07-05) phone-number API.",
     )
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
     p.add_argument("--state", metavar="FILE", help="SQLite state file; an existing one wins over --seed")

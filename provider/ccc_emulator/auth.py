@@ -8,7 +8,7 @@ protection (``NonceStore``). Verified against what the official clients actually
 ``aliyunsdkcore.auth.composer.rpc_signature_composer`` (aliyun-python-sdk-core 2.16.1).
 
 Must not: apply business rules (Action, Version, path, required business parameters are the
-service's job, checked only after ``authenticate`` returned), build responses (``server.py``
+service's job, checked only after ``authenticate`` returned), build responses (``pipeline.py``
 serialises the ``ServiceError`` raised here), or import ``ccc_numbers``.
 
 Which scheme: an ``Authorization: ACS3-HMAC-SHA256 ...`` header selects ACS3; otherwise a

@@ -1,7 +1,7 @@
 """The emulator's one error type: a CCC gateway or service error with its wire code, message and status.
 
-Owns the error value only. Serialising it to the gateway's JSON error body happens once, in
-``server.py``; rules raise it, they never build responses.
+Owns the error value only. Must not build responses: rules raise it, and serialising it to the
+gateway's JSON error body happens once, in ``pipeline.py``.
 """
 
 from __future__ import annotations

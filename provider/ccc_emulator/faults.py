@@ -3,7 +3,7 @@
 Owns the fault registry (thread-safe, settable at start-up and at run time), the seeded random
 source behind ``probability=``, the per-action request-rate windows, and the translation of a
 fired fault into a :class:`ServiceError` value. Must not build HTTP responses or touch state:
-``server.py`` asks at fixed points of a request (latency: once the request is parsed, before
+``pipeline.py`` asks at fixed points of a request (latency: once the request is parsed, before
 authentication; the refusals: after it is validated and before it is applied; the per-number
 rejections: inside the AddBulk/AddPhoneNumber handler; the hidden answers: after it is applied) and
 serialises what it gets.

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .server import Emulator
+from .emulator import Emulator
 
 #: The Alibaba SDKs read these themselves and ignore NO_PROXY, so loopback calls would go to a proxy.
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")

@@ -5,7 +5,7 @@ Owns one handler per action, ``Name.N`` unflattening, parameter validation (``Mi
 unknown instance / flow / skill group / PhoneNumberId) and the wire JSON of every success body,
 built in one place (``_phone_number`` and friends). Must not do HTTP, authentication or faults
 other than the per-number rejections it is handed, and must not serialise errors: it raises
-:class:`ServiceError` and ``server.py`` answers.
+:class:`ServiceError` and ``pipeline.py`` answers.
 
 Choices where the real service is undocumented (also listed in the emulator README):
 

@@ -48,15 +48,15 @@ def test_a_request_still_reading_its_body_during_reset_is_dropped_unjournaled(
     ccc_emulator: Emulator, monkeypatch: pytest.MonkeyPatch, body: bytes
 ) -> None:
     """Started before reset(), finished after it: no answer, no journal entry, no fault used."""
-    core = ccc_emulator.core
+    pipeline = ccc_emulator.pipeline
     reading = threading.Event()
-    original = core._read_body  # hooked only to know when the request has started
+    original = pipeline._read_body  # hooked only to know when the request has started
 
     async def marked(request: Any) -> bytes:
         reading.set()
         return await original(request)
 
-    monkeypatch.setattr(core, "_read_body", marked)
+    monkeypatch.setattr(pipeline, "_read_body", marked)
     head = (
         "POST / HTTP/1.1\r\n"
         f"Host: {ccc_emulator.endpoint}\r\n"
@@ -85,7 +85,7 @@ def test_reset_waits_for_a_request_being_applied(
     The request is held right after its transaction commits (where after-apply faults are asked);
     reset() from another thread must wait for it, then wipe its binding and its journal entry.
     """
-    faults = ccc_emulator.core.faults
+    faults = ccc_emulator.fault_registry
     original = faults.after_apply
     resetter = threading.Thread(target=ccc_emulator.reset, name="resetter")
     seen: list[bool] = []
