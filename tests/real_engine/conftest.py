@@ -26,12 +26,18 @@ MakeStack = Callable[..., InlineStack]
 
 
 @pytest.fixture
-def make_stack(pulumi_cli: Path, ccc_emulator: Emulator, tmp_path: Path) -> MakeStack:
+def make_stack(
+    pulumi_cli: Path, ccc_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> MakeStack:
     """Stacks of inline programs pointed at the test's emulator with the demo key (secret kept secret).
 
     Keyword arguments are extra ``ccc:`` config (``batchSize="50"``); ``fast=False`` keeps the
-    provider's default pacing and retry waits.
+    provider's default pacing and retry waits. The test runs in the stack's project folder: an inline
+    program's provider host works in the test process's folder, and the provider writes files there
+    (``.ccc-numbers/``), which must not land in the checkout.
     """
+    (tmp_path / "stack" / "project").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "stack" / "project")
 
     def make(program: Callable[[], None], *, fast: bool = True, **extra: str) -> InlineStack:
         config = {

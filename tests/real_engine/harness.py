@@ -98,6 +98,7 @@ class InlineStack:
         self.root = root
         self.work_dir = root / "project"
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        # Note: the provider host of an inline program works in this process's folder, not work_dir.
         self.env = {**engine_env(root / "home", root / "backend", cli_dir), **(env or {})}
         # The Automation API runs `pulumi` from PATH in its own process environment.
         os.environ["PATH"] = self.env["PATH"]

@@ -100,10 +100,11 @@ def test_a_secret_config_key_stays_encrypted_and_out_of_output_logs_and_errors(
 
 
 def test_credentials_from_the_environment_leave_no_trace_of_the_secret_in_state(
-    pulumi_cli: Path, ccc_emulator: Emulator, tmp_path: Path
+    pulumi_cli: Path, ccc_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With ALIBABA_CLOUD_ACCESS_KEY_* in the environment, neither the secret nor any ciphertext of it
     is in the stack file or the state: the key is read by the provider host at run time only."""
+    monkeypatch.chdir(tmp_path)
     stack = InlineStack(
         tmp_path / "stack",
         program(Binding("support", landlines(0, 3))),
