@@ -1,50 +1,20 @@
-"""Fixtures of the packaging tests: the real Pulumi CLI, and a private engine environment per test.
+"""Fixtures of the packaging tests: a private engine environment per test, for one venv's Python.
 
-The CLI comes from ``scripts/pulumi-cli`` (``$PULUMI_CLI_DIR``, a ``pulumi`` on PATH, or a cached
-build), with the old language host it puts beside it so ``pulumi preview`` of a project folder
-runs. Where it cannot be had, the tests that need it are skipped with the script's reason, except
-under ``CI=true``, where they fail: CI always has the CLI. Owns starting the CLI and collecting what
-it printed; must not interpret provider behaviour (the tests assert on the CLI's text and logs).
+The CLI is the suite's ``pulumi_cli`` fixture (``tests/conftest.py``), with the language host that
+``scripts/pulumi-cli`` puts beside it, so ``pulumi preview`` of a project folder runs; the
+environment and the CLI runs are the real-engine harness's (``tests/real_engine/harness.py``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
-
-
-def unavailable(reason: str) -> None:
-    """Skip for ``reason``; under ``CI=true`` fail instead, since CI must run every real-engine test."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true: a real_engine test may not be skipped ({reason})")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def pulumi_cli() -> Path:
-    """The folder holding ``pulumi``, its dynamic-provider plugin script and a Python language host."""
-    script = ROOT / "scripts" / "pulumi-cli"
-    if not script.is_file():
-        unavailable(f"no Pulumi CLI: {script.relative_to(ROOT)} is missing from this checkout")
-    # No timeout: a machine without the cached build compiles it once (about 7 minutes).
-    done = subprocess.run(["bash", str(script)], capture_output=True, text=True, check=False)
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        said = done.stderr.strip().splitlines()
-        unavailable(f"no Pulumi CLI: {said[-1] if said else 'scripts/pulumi-cli failed'}")
-    folder = Path(lines[-1])
-    if not (folder / "pulumi-language-python").is_file():
-        unavailable(f"no Python language host beside the Pulumi CLI in {folder}")
-    return folder
+from real_engine.harness import cli, engine_env
 
 
 @dataclass(frozen=True)
@@ -57,22 +27,8 @@ class Engine:
     backend: Path
 
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The CLI's environment: the CLI, then the venv's bin (the old host ignores
-        ``runtime.options.virtualenv`` and runs the ``python`` it finds on PATH)."""
-        env = {k: v for k, v in os.environ.items() if k not in _PROXY_VARIABLES}
-        env.update(
-            {
-                "PATH": os.pathsep.join([str(self.cli_dir), str(self.python.parent), env.get("PATH", "")]),
-                "PULUMI_PYTHON_CMD": str(self.python),
-                "PULUMI_HOME": str(self.home),
-                "PULUMI_BACKEND_URL": self.backend.as_uri(),
-                "PULUMI_CONFIG_PASSPHRASE": "",
-                "PULUMI_SKIP_UPDATE_CHECK": "true",
-            }
-        )
-        env.pop("VIRTUAL_ENV", None)
-        env.update(extra or {})
-        return env
+        """The CLI's environment for this venv (harness.engine_env), plus `extra`."""
+        return {**engine_env(self.home, self.backend, self.cli_dir, self.python), **(extra or {})}
 
     def run(
         self,
@@ -84,20 +40,7 @@ class Engine:
         env: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """``pulumi ARGS --non-interactive`` in ``cwd``; with ``check``, fail the test on a non-zero exit."""
-        done = subprocess.run(
-            [str(self.cli_dir / "pulumi"), *args, "--non-interactive"],
-            cwd=cwd,
-            env=self.env(env),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if check and done.returncode != 0:
-            raise AssertionError(
-                f"pulumi {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
-            )
-        return done
+        return cli(args, cwd=cwd, env=self.env(env), timeout=timeout, check=check)
 
 
 MakeEngine = Callable[[Path], Engine]
@@ -106,6 +49,8 @@ MakeEngine = Callable[[Path], Engine]
 @pytest.fixture
 def make_engine(pulumi_cli: Path, tmp_path: Path) -> MakeEngine:
     """``make_engine(python)``: an :class:`Engine` under the test's tmp folder for that venv's Python."""
+    if not (pulumi_cli / "pulumi-language-python").is_file():
+        pytest.skip(f"no Python language host beside the Pulumi CLI in {pulumi_cli}")
 
     def make(python: Path) -> Engine:
         home, backend = tmp_path / "pulumi-home", tmp_path / "backend"

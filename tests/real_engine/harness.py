@@ -56,19 +56,22 @@ class Run:
         return self.stdout + self.stderr
 
 
-def engine_env(home: Path, backend: Path, cli_dir: Path) -> dict[str, str]:
-    """The environment every CLI run of a test gets: private home and backend, the test's venv."""
+def engine_env(home: Path, backend: Path, cli_dir: Path, python: Path | None = None) -> dict[str, str]:
+    """The environment every CLI run of a test gets: private home and backend, one venv's Python.
+
+    `python` (default: the test's own) runs the dynamic-provider host; its folder comes right
+    after the CLI's on PATH, because the old language host that ``scripts/pulumi-cli`` builds
+    ignores ``runtime.options.virtualenv`` and runs the ``python`` it finds there.
+    """
     backend.mkdir(parents=True, exist_ok=True)
     home.mkdir(parents=True, exist_ok=True)
-    venv_bin = str(Path(sys.executable).parent)
+    interpreter = python or Path(sys.executable)
     env = {
         **_BASE_ENV,
         "PULUMI_HOME": str(home),
         "PULUMI_BACKEND_URL": backend.as_uri(),
-        "PULUMI_PYTHON_CMD": sys.executable,
-        # The CLI first, so the plugin script and language host beside it are found; then the venv,
-        # whose python the old language host picks up (it ignores runtime.options.virtualenv).
-        "PATH": os.pathsep.join([str(cli_dir), venv_bin, os.environ.get("PATH", "")]),
+        "PULUMI_PYTHON_CMD": str(interpreter),
+        "PATH": os.pathsep.join([str(cli_dir), str(interpreter.parent), os.environ.get("PATH", "")]),
     }
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
         env[name] = ""
@@ -174,11 +177,16 @@ def cli(
     timeout: float = 600,
     check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``pulumi ARGS --non-interactive`` in a project folder; with ``check``, fail on non-zero."""
+    """Run ``pulumi ARGS --non-interactive`` in a project folder; with ``check``, fail on non-zero.
+
+    `env` is laid over this process's environment (from :func:`engine_env`, whose PATH finds the CLI).
+    """
+    merged = {**os.environ, **env}
+    merged.pop("VIRTUAL_ENV", None)
     done = subprocess.run(
         ["pulumi", *args, "--non-interactive"],
         cwd=cwd,
-        env={**os.environ, **env},
+        env=merged,
         capture_output=True,
         text=True,
         timeout=timeout,
