@@ -260,6 +260,10 @@ def _describe(value: object) -> str:  # noqa: PLR0911 - one return per kind of v
         return "None (an empty value)"
     if isinstance(value, bool):
         return f"the boolean {json.dumps(value)}"
+    if isinstance(value, float) and value.is_integer():
+        # The engine hands ints over as floats: 2160660000 arrives as 2160660000.0. Show what the
+        # user wrote; a float the user wrote as 5.0 reads as 5, which says the same.
+        return f"the number {int(value)}"
     if isinstance(value, (int, float)):
         return f"the number {value!r}"
     if isinstance(value, str):

@@ -475,7 +475,7 @@ FAILURE_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
     (
         "a usage that is not a string",
         {"numbers": _ONE, "usage": 1.0},
-        [("usage", "must be one of Inbound, Outbound or Bidirection (a string), not the number 1.0")],
+        [("usage", "must be one of Inbound, Outbound or Bidirection (a string), not the number 1")],
     ),
     ("an empty list", {"numbers": []}, [("numbers", "must list at least one phone number")]),
     (
@@ -511,7 +511,7 @@ FAILURE_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
     (
         "an instance id that is a number",
         {"instance_id": 5.0, "numbers": _ONE},
-        [("instance_id", "must be the id of a CCC instance (a string), not the number 5.0")],
+        [("instance_id", "must be the id of a CCC instance (a string), not the number 5")],
     ),
     (
         "nothing given",
@@ -527,10 +527,26 @@ FAILURE_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [
             (
                 "numbers[0]",
-                "must be a phone number in quotes (a string), not the number 2160660000.0: a leading 0 or"
+                "must be a phone number in quotes (a string), not the number 2160660000: a leading 0 or"
                 " + is lost when a number is not quoted",
             )
         ],
+    ),
+    (
+        "an unquoted int given directly (not through the engine)",
+        {"numbers": [2160660000]},
+        [
+            (
+                "numbers[0]",
+                "must be a phone number in quotes (a string), not the number 2160660000: a leading 0 or"
+                " + is lost when a number is not quoted",
+            )
+        ],
+    ),
+    (
+        "a number with a fraction keeps it",
+        {"numbers": _ONE, "adopt_existing": 2.5},
+        [("adopt_existing", "must be true or false, not the number 2.5")],
     ),
     (
         "a boolean for a number",
@@ -608,7 +624,7 @@ FAILURE_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
     (
         "a skill group id that is a number",
         {"numbers": _ONE, "skill_group_ids": [1.0]},
-        [("skill_group_ids[0]", "must be a skill group id (a string), not the number 1.0")],
+        [("skill_group_ids[0]", "must be a skill group id (a string), not the number 1")],
     ),
     (
         "an empty skill group id",
@@ -632,7 +648,7 @@ FAILURE_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
             ("numbers[0]", '"1" is not a phone number: it has 1 digits, and a phone number has 5 to 20'),
             ("numbers[2]", f'"x" is not a phone number: "x" is not allowed; {_CHARS}'),
             ("usage", '"in" is not a usage; use Inbound, Outbound or Bidirection'),
-            ("adopt_existing", "must be true or false, not the number 1.0"),
+            ("adopt_existing", "must be true or false, not the number 1"),
         ],
     ),
 ]
@@ -710,7 +726,7 @@ COMBINED_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         "a bad instance id, an empty and an unknown element, a number listed twice",
         {"instance_id": 5.0, "numbers": ["02160660000", UNKNOWN, None, "02160660000"]},
         [
-            ("instance_id", "must be the id of a CCC instance (a string), not the number 5.0"),
+            ("instance_id", "must be the id of a CCC instance (a string), not the number 5"),
             ("numbers[2]", "must be a phone number (a string), not None (an empty value)"),
             ("numbers[3]", '"02160660000" is listed twice (also at numbers[0])'),
         ],
@@ -760,7 +776,7 @@ COMBINED_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
             ),
             (
                 'numbers["0216066000x"].usage',
-                "must be one of Inbound, Outbound or Bidirection (a string), not the number 1.0",
+                "must be one of Inbound, Outbound or Bidirection (a string), not the number 1",
             ),
             (
                 'numbers["02160660000"]',
@@ -781,11 +797,11 @@ COMBINED_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [
             (
                 'numbers["02160660000"].skill_group_ids[1]',
-                "must be a skill group id (a string), not the number 3.0",
+                "must be a skill group id (a string), not the number 3",
             ),
             (
                 'numbers["02160660000"].skill_group_ids[3]',
-                "must be a skill group id (a string), not the number 3.0",
+                "must be a skill group id (a string), not the number 3",
             ),
             ("contact_flow_id", "must not be empty; leave it out for no contact flow"),
             ("skill_group_ids[0]", '" g" has spaces around it; write a skill group id without'),
@@ -803,7 +819,7 @@ COMBINED_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
             (
                 "numbers",
                 "must be a list of phone numbers or a mapping from phone number to settings, not the"
-                " number 5.0",
+                " number 5",
             ),
             ("regon", f"is not a property of PhoneNumberBinding; the properties are {_PROPERTIES}"),
             ("skill_group_ids[1]", '"g" is listed twice (also at skill_group_ids[0])'),
