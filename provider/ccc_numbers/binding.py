@@ -56,6 +56,7 @@ from . import config, listing
 from .models import (
     BindingSpec,
     Change,
+    Failure,
     Usage,
     canonical_dict,
     check_inputs,
@@ -171,6 +172,30 @@ def _same_instance(olds: Mapping[str, Any], spec: BindingSpec) -> bool:
     return olds.get("instance_id") == spec.instance_id
 
 
+def _prints_as_written(value: object) -> bool:
+    """True for a value the CLI prints as the user wrote it (a number prints as 2.16066e+09)."""
+    return isinstance(value, (str, bool)) or (isinstance(value, (list, Mapping)) and not value)
+
+
+def _for_the_cli(failure: Failure, news: Mapping[str, Any]) -> CheckFailure:
+    """One check failure in the form that makes the CLI show the user's value, never ``{<nil>}``.
+
+    The CLI prints ``property <p> value {<v>} has a problem: <reason>``, where ``<v>`` is the
+    top-level input named exactly ``<p>`` in what the program registered: not a path into it, and
+    not the inputs check returns (``issueCheckFailures`` in pkg/resource/deploy/step_generator.go,
+    v3.276.0; seen with the real CLI). A path such as ``numbers[1]`` therefore printed ``{<nil>}``.
+    A failure keeps its property only when that is a top-level input whose value prints as
+    written; any other is sent without one, which the CLI prints as ``resource '<name>' has a
+    problem: <path> <reason>``, the user's value being in the reason.
+    """
+    path, reason = failure.property, failure.reason
+    if path in news and _prints_as_written(news[path]):
+        return CheckFailure(path, reason)
+    # "numbers is required", "numbers[0] must be …"; a reason that opens with the value gets a colon.
+    joiner = " " if reason.startswith(("is ", "must ")) else ": "
+    return CheckFailure("", f"{path}{joiner}{reason}")
+
+
 # ------------------------------------------------------------------------------------------------
 # The provider
 
@@ -193,7 +218,7 @@ class PhoneNumberBindingProvider(ResourceProvider):
         inputs = dict(outcome.inputs)
         if _PROVIDER_KEY in news:
             inputs[_PROVIDER_KEY] = news[_PROVIDER_KEY]
-        return CheckResult(inputs, [CheckFailure(f.property, f.reason) for f in outcome.failures])
+        return CheckResult(inputs, [_for_the_cli(failure, news) for failure in outcome.failures])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Offline: replace on an instance change, no change when equal, else let the engine diff keys."""
