@@ -37,7 +37,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Never, TypedDict
 
 import pulumi
 from pulumi.dynamic import (
@@ -85,7 +85,10 @@ class NumberSettingsArgs(TypedDict, total=False):
     skill_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
 
 
-@dataclass
+_Numbers = pulumi.Input[Sequence[pulumi.Input[str]]] | pulumi.Input[Mapping[str, NumberSettingsArgs]]
+
+
+@dataclass(init=False)
 class PhoneNumberBindingArgs:
     """The inputs of a :class:`PhoneNumberBinding`.
 
@@ -93,17 +96,40 @@ class PhoneNumberBindingArgs:
     number to :class:`NumberSettingsArgs`. ``usage`` defaults to Bidirection (Inbound for 400
     numbers). ``adopt_existing`` takes over numbers already bound in the instance (for example
     after an interrupted run) instead of refusing them.
+
+    Any other keyword (typed ``Never``, so that a type checker flags it) is kept in ``misspelt``
+    and passed on, so that check refuses it with a "did you mean" like every other bad input,
+    instead of a ``TypeError`` traceback of the program.
     """
 
     instance_id: pulumi.Input[str]
-    numbers: pulumi.Input[Sequence[pulumi.Input[str]]] | pulumi.Input[Mapping[str, NumberSettingsArgs]]
-    usage: pulumi.Input[Usage | str] | None = None
-    contact_flow_id: pulumi.Input[str] | None = None
-    skill_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
-    adopt_existing: pulumi.Input[bool] | None = None
+    numbers: _Numbers
+    usage: pulumi.Input[Usage | str] | None
+    contact_flow_id: pulumi.Input[str] | None
+    skill_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None
+    adopt_existing: pulumi.Input[bool] | None
+    misspelt: dict[str, Any]
+
+    def __init__(  # noqa: PLR0917 - positional, as the dataclass's generated __init__ was
+        self,
+        instance_id: pulumi.Input[str],
+        numbers: _Numbers,
+        usage: pulumi.Input[Usage | str] | None = None,
+        contact_flow_id: pulumi.Input[str] | None = None,
+        skill_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
+        adopt_existing: pulumi.Input[bool] | None = None,
+        **misspelt: Never,
+    ) -> None:
+        self.instance_id = instance_id
+        self.numbers = numbers
+        self.usage = usage
+        self.contact_flow_id = contact_flow_id
+        self.skill_group_ids = skill_group_ids
+        self.adopt_existing = adopt_existing
+        self.misspelt = dict(misspelt)
 
     def to_props(self) -> dict[str, Any]:
-        """The resource properties, unset ones left out."""
+        """The resource properties, unset ones left out; misspelt ones kept for check to refuse."""
         props = {
             "instance_id": self.instance_id,
             "numbers": self.numbers,
@@ -111,6 +137,7 @@ class PhoneNumberBindingArgs:
             "contact_flow_id": self.contact_flow_id,
             "skill_group_ids": self.skill_group_ids,
             "adopt_existing": self.adopt_existing,
+            **self.misspelt,
         }
         return {key: value for key, value in props.items() if value is not None}
 
@@ -301,13 +328,12 @@ class PhoneNumberBinding(Resource, module="ccc", name="PhoneNumberBinding"):
         opts: pulumi.ResourceOptions | None = None,
         *,
         instance_id: pulumi.Input[str] | None = None,
-        numbers: pulumi.Input[Sequence[pulumi.Input[str]]]
-        | pulumi.Input[Mapping[str, NumberSettingsArgs]]
-        | None = None,
+        numbers: _Numbers | None = None,
         usage: pulumi.Input[Usage | str] | None = None,
         contact_flow_id: pulumi.Input[str] | None = None,
         skill_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
         adopt_existing: pulumi.Input[bool] | None = None,
+        **misspelt: Never,
     ) -> None:
         keywords = {
             "instance_id": instance_id,
@@ -323,8 +349,12 @@ class PhoneNumberBinding(Resource, module="ccc", name="PhoneNumberBinding"):
                 f"PhoneNumberBinding {resource_name!r}: pass either args or keyword arguments, not both "
                 f"(got args and {', '.join(sorted(given))})"
             )
-        # Missing required inputs are reported by check, with the same wording as every other failure.
+        # Missing required inputs and misspelt keywords (``usgae=``, ``contactFlowId=``; typed Never so
+        # that a type checker flags them) are reported by check, with "did you mean" and the same
+        # wording as every other failure: raising here would print a traceback of the program.
         props: dict[str, Any] = args.to_props() if args is not None else given
+        unknown: dict[str, Any] = misspelt
+        props.update({key: value for key, value in unknown.items() if value is not None})
         if "numbers" in props:
             props["numbers"] = _keep_numbers_without_settings(props["numbers"])
         # Output-only properties, declared so that they become attributes; check drops them.

@@ -665,10 +665,12 @@ def check_inputs(news: Mapping[str, Any]) -> CheckOutcome:
     or misspelt usage (a number's own, or the resource-level one it falls back to) decides no 400
     number's conflict.
     """
+    # Sorted, as the mapping of numbers below, so that failures come out in the same order on every
+    # run: unknown properties are reported in this order, and the engine's order is not promised.
     given = {
-        key: value
-        for key, value in news.items()
-        if value is not None and not str(key).startswith("__") and key not in OUTPUT_KEYS
+        key: news[key]
+        for key in sorted(news, key=str)
+        if news[key] is not None and not str(key).startswith("__") and key not in OUTPUT_KEYS
     }
     numbers = given.get("numbers")
     if isinstance(numbers, Mapping) and not is_unknown(numbers):

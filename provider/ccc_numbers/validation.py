@@ -213,10 +213,19 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return text
 
 
+def _spelling(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "")
+
+
 def _near_miss(name: str, choices: Iterable[str]) -> str | None:
-    """The choice that `name` probably misspells, if any."""
-    match = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    return match[0] if match else None
+    """The choice that `name` probably misspells, if any.
+
+    Compared without case and underscores, so that the camelCase of other Pulumi SDKs
+    (``contactFlowId``) finds ``contact_flow_id``.
+    """
+    by_spelling = {_spelling(choice): choice for choice in choices}
+    match = difflib.get_close_matches(_spelling(name), list(by_spelling), n=1, cutoff=0.6)
+    return by_spelling[match[0]] if match else None
 
 
 def _hint(name: str, choices: Iterable[str], then: str) -> str:

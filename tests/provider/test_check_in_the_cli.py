@@ -10,14 +10,16 @@ in its own form (a number as ``2.16066e+09``). The real-engine tests check the C
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pulumi
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pulumi.dynamic import CheckResult
 
 from ccc_emulator import demo
-from ccc_numbers import PhoneNumberBindingProvider
+from ccc_numbers import PhoneNumberBinding, PhoneNumberBindingArgs, PhoneNumberBindingProvider
 
 PROVIDER_KEY = "__provider"
 INSTANCE = demo.DEMO_INSTANCE_ID
@@ -145,3 +147,70 @@ def test_no_failure_ever_prints_nil_or_a_value_in_the_clis_own_form(goal: dict[s
     goal = {key: value for key, value in goal.items() if value is not None}  # the SDK drops None
     lines = cli_lines(goal, check(goal))  # raises for a value the CLI would print in its own form
     assert not any("{<nil>}" in line for line in lines)
+
+
+# --- misspelt keyword arguments: refused by check, not by a TypeError in the program -------------
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.registered: dict[str, dict[str, Any]] = {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.registered[args.name] = {k: v for k, v in args.inputs.items() if k != PROVIDER_KEY}
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(
+        self, _args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+def registered(declare: Any) -> dict[str, dict[str, Any]]:
+    """The inputs each resource that `declare` constructs registers, by resource name."""
+    mocks = _Mocks()
+    asyncio.set_event_loop(asyncio.new_event_loop())  # pulumi's runtime uses the thread's loop
+    pulumi.runtime.set_mocks(mocks, preview=True)
+
+    @pulumi.runtime.test
+    def program() -> Any:
+        declare()
+
+    program()
+    return mocks.registered
+
+
+def test_misspelt_keywords_reach_check_and_get_a_did_you_mean() -> None:
+    """usgae= and contactFlowId= are registered as given; check names the property meant."""
+    goals = registered(
+        lambda: PhoneNumberBinding(
+            "support",
+            instance_id=INSTANCE,
+            numbers=[N1],
+            usgae="Inbound",  # type: ignore[arg-type]  # the misspelling under test
+            contactFlowId="8Cvg_0mcsm6K",  # type: ignore[arg-type]
+            skill_groupids=None,  # type: ignore[arg-type]  # None, like any unset input, is left out
+        )
+    )
+    goal = goals["support"]
+    assert goal == {
+        "instance_id": INSTANCE, "numbers": [N1], "usgae": "Inbound", "contactFlowId": "8Cvg_0mcsm6K"
+    }
+    assert cli_lines(goal, check(goal)) == [  # unknown properties in sorted order
+        f": property contactFlowId value {{8Cvg_0mcsm6K}} has a problem: is not a property of"
+        f" PhoneNumberBinding; did you mean contact_flow_id? The properties are {_PROPERTIES}",
+        f": property usgae value {{Inbound}} has a problem: is not a property of PhoneNumberBinding; did you"
+        f" mean usage? The properties are {_PROPERTIES}",
+    ]
+
+
+def test_args_keep_misspelt_keywords_for_check() -> None:
+    """PhoneNumberBindingArgs takes a misspelt keyword too, and the resource registers it."""
+    args = PhoneNumberBindingArgs(INSTANCE, [N1], skill_groups=["g"])  # type: ignore[arg-type]
+    assert args.misspelt == {"skill_groups": ["g"]}
+    goal = registered(lambda: PhoneNumberBinding("support", args))["support"]
+    assert goal == {"instance_id": INSTANCE, "numbers": [N1], "skill_groups": ["g"]}
+    assert cli_lines(goal, check(goal)) == [
+        " has a problem: skill_groups is not a property of PhoneNumberBinding; did you mean"
+        f" skill_group_ids? The properties are {_PROPERTIES}"
+    ]

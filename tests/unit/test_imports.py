@@ -102,9 +102,9 @@ def test_an_invalid_input_loads_the_model_and_still_gets_its_exact_message() -> 
     assert {"pydantic", "pydantic_core", "ccc_numbers.validation"} <= set(report["pydantic_after_invalid"])
     assert report["invalid_failures"] == [
         [
-            "numbers[1]",
-            '"021.6066.0001" is not a phone number: "." is not allowed; write digits, with an optional'
-            " leading + and spaces, dashes or parentheses between them",
+            "",
+            'numbers[1]: "021.6066.0001" is not a phone number: "." is not allowed; write digits, with an'
+            " optional leading + and spaces, dashes or parentheses between them",
         ]
     ]
 

@@ -607,6 +607,27 @@ FAILURE_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         ],
     ),
     (
+        "a property in the camelCase of other Pulumi SDKs",
+        {"numbers": _ONE, "contactFlowId": "8Cvg_0mcsm6K"},
+        [
+            (
+                "contactFlowId",
+                f"is not a property of PhoneNumberBinding; did you mean contact_flow_id? The properties are"
+                f" {_PROPERTIES}",
+            )
+        ],
+    ),
+    (
+        "a per-number setting in camelCase",
+        {"numbers": {"02160660000": {"skillGroupIds": ["g"]}}},
+        [
+            (
+                'numbers["02160660000"].skillGroupIds',
+                f"is not a per-number setting; did you mean skill_group_ids? The settings are {_SETTINGS}",
+            )
+        ],
+    ),
+    (
         "an unknown property",
         {"numbers": _ONE, "region": "cn-shanghai"},
         [("region", f"is not a property of PhoneNumberBinding; the properties are {_PROPERTIES}")],
