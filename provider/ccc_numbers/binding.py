@@ -27,6 +27,12 @@ Decisions, for users and reviewers:
   failure are kept: the numbers involved are owned in the old outputs, so the next run plans
   against live state and finishes the job. Only when an unbind fails too (or an add's outcome stays
   unknown) do numbers stay behind, and the error says to take them over with ``adopt_existing=True``.
+* **One number, one binding, per program.** The resource's constructor, in the program process,
+  notes the plain numbers each binding declares; a number a second binding declares too reaches
+  that binding's check in a hidden input, and check refuses it at preview, naming the first (the
+  provider host checks one resource at a time and never learns its name).
+* **Check failures** are shaped for the CLI, which shows a value only for a top-level input named
+  exactly by the failure's property (:func:`_for_the_cli`).
 * **read** (refresh) reports the owned numbers still bound, with their live settings, as both
   outputs and inputs, so the next preview shows exactly the drift. When none is left, the binding
   is gone (``ReadResult(None, {})``).
@@ -34,7 +40,10 @@ Decisions, for users and reviewers:
 
 from __future__ import annotations
 
+import inspect
+import threading
 import uuid
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Never, TypedDict
@@ -54,6 +63,7 @@ from pulumi.dynamic import (
 
 from . import config, listing
 from .models import (
+    DECLARED_ELSEWHERE,
     BindingSpec,
     Change,
     Failure,
@@ -61,6 +71,7 @@ from .models import (
     canonical_dict,
     check_inputs,
     classify_change,
+    declared_numbers,
     spec_from_canonical,
 )
 
@@ -298,6 +309,61 @@ class PhoneNumberBindingProvider(ResourceProvider):
 
 
 # ------------------------------------------------------------------------------------------------
+# Numbers declared by two bindings of one program
+
+
+class _DeclaredNumbers:
+    """The numbers each binding of a program run declares, so that check refuses one in two bindings.
+
+    The provider host checks one resource at a time and never learns its name, so the program
+    process, where the resources are constructed, finds the number a second binding declares and
+    hands it to that binding's check in the hidden input `DECLARED_ELSEWHERE`, naming the first.
+    A run is keyed by its resource monitor: the Automation API and test drivers run programs again
+    in one process, each run with a new monitor. Numbers inside an Output are claimed when it
+    resolves (before the resource registers); one still unknown in a preview is not compared.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: weakref.WeakKeyDictionary[object, dict[str, tuple[str, str, str]]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def claim(self, resource_name: str, numbers: object) -> object:
+        """What the binding's `DECLARED_ELSEWHERE` input is: None when no number is taken."""
+        monitor = pulumi.runtime.settings.get_monitor()
+        if monitor is None:
+            return None
+        with self._lock:
+            run = self._runs.setdefault(monitor, {})
+        if isinstance(numbers, Mapping) or (
+            isinstance(numbers, (list, tuple)) and not any(_is_awaitable(raw) for raw in numbers)
+        ):
+            return self._claim(run, resource_name, numbers)
+        return pulumi.Output.from_input(numbers).apply(
+            lambda resolved: self._claim(run, resource_name, resolved)
+        )
+
+    def _claim(
+        self, run: dict[str, tuple[str, str, str]], resource_name: str, numbers: object
+    ) -> dict[str, list[str]] | None:
+        taken: dict[str, list[str]] = {}
+        with self._lock:
+            for number, (path, raw) in declared_numbers(numbers).items():
+                first = run.setdefault(number, (resource_name, path, raw))
+                if first[0] != resource_name:
+                    taken[number] = list(first)
+        return taken or None
+
+
+def _is_awaitable(value: object) -> bool:
+    return isinstance(value, pulumi.Output) or inspect.isawaitable(value)
+
+
+_declared = _DeclaredNumbers()
+
+
+# ------------------------------------------------------------------------------------------------
 # The resource
 
 
@@ -357,6 +423,9 @@ class PhoneNumberBinding(Resource, module="ccc", name="PhoneNumberBinding"):
         props.update({key: value for key, value in unknown.items() if value is not None})
         if "numbers" in props:
             props["numbers"] = _keep_numbers_without_settings(props["numbers"])
+            elsewhere = _declared.claim(resource_name, props["numbers"])
+            if elsewhere is not None:
+                props[DECLARED_ELSEWHERE] = elsewhere
         # Output-only properties, declared so that they become attributes; check drops them.
         props["phone_number_ids"] = None
         props["number_details"] = None

@@ -48,6 +48,7 @@ from typing import Any, Final
 
 __all__ = [
     "CANONICAL_KEYS",
+    "DECLARED_ELSEWHERE",
     "INPUT_KEYS",
     "OUTPUT_KEYS",
     "UNKNOWN",
@@ -62,6 +63,7 @@ __all__ = [
     "check_inputs",
     "classify_change",
     "contains_unknown",
+    "declared_numbers",
     "is_toll_free",
     "is_unknown",
     "normalize_number",
@@ -82,6 +84,9 @@ INPUT_KEYS: Final = (
 )
 #: Output-only properties: the resource declares them, so they may arrive in `news`; check drops them.
 OUTPUT_KEYS: Final = frozenset({"phone_number_ids", "number_details"})
+#: The hidden input in which the resource's constructor names the numbers of this binding that
+#: another binding of the same program declared first (see `declared_numbers`); check refuses them.
+DECLARED_ELSEWHERE: Final = "__declared_elsewhere"
 #: The keys of the canonical inputs, sorted.
 CANONICAL_KEYS: Final = ("adopt_existing", "instance_id", "numbers")
 _PER_NUMBER_KEYS: Final = ("usage", "contact_flow_id", "skill_group_ids")
@@ -475,17 +480,23 @@ def _toll_free_failure(number: str, usage: Usage, where: str) -> str:
 
 
 class _NumberIndex:
-    """Normalised numbers seen so far, to report a second spelling of the same number."""
+    """Normalised numbers seen so far, to report a second spelling of the same number.
 
-    def __init__(self) -> None:
+    `elsewhere` holds the numbers that other bindings of the program declared first, as
+    `declared_numbers` describes them (``{number: [resource name, path, spelling]}``).
+    """
+
+    def __init__(self, elsewhere: Mapping[str, Any]) -> None:
         # number → (spelling, list position or mapping key); paths are built only for failures.
         self._seen: dict[str, tuple[str, int | str]] = {}
+        self._elsewhere = elsewhere
 
     def first(self, number: str, raw: str, where: int | str) -> Failure | None:
         """None for the first spelling of a number, else the failure for this later one."""
         earlier = self._seen.setdefault(number, (raw, where))
         if earlier[1] == where:
-            return None
+            other = self._elsewhere.get(number) if self._elsewhere else None
+            return None if other is None else _declared_elsewhere(raw, where, other)
         earlier_raw, earlier_path = earlier[0], _number_path(earlier[1])
         path = _number_path(where)
         shown = json.dumps(raw, ensure_ascii=False)
@@ -498,11 +509,47 @@ class _NumberIndex:
         )
 
 
+def _declared_elsewhere(raw: str, where: int | str, other: Any) -> Failure:
+    name, other_path, other_raw = other
+    shown = json.dumps(raw, ensure_ascii=False)
+    spelt = "" if other_raw == raw else f" as {json.dumps(other_raw, ensure_ascii=False)}"
+    return Failure(
+        _number_path(where),
+        f"{shown} is also declared by PhoneNumberBinding {name!r}{spelt} at {other_path}; a phone number"
+        " can belong to one binding only: keep it in one of them",
+    )
+
+
+def declared_numbers(numbers: object) -> dict[str, tuple[str, str]]:
+    """The plain numbers that a `numbers` input declares: ``{number: (path, spelling)}``.
+
+    Only strings that are phone numbers count, each number at its first spelling (check reports
+    anything else); unknowns and Outputs count as nothing. The resource's constructor uses this to
+    find a number declared by two bindings of one program, which check then refuses.
+    """
+    if isinstance(numbers, Mapping):
+        spelled: list[tuple[object, int | str]] = [(key, key) for key in sorted(numbers, key=str)]
+    elif isinstance(numbers, (list, tuple)):
+        spelled = [(raw, position) for position, raw in enumerate(numbers)]
+    else:
+        return {}
+    declared: dict[str, tuple[str, str]] = {}
+    for raw, where in spelled:
+        if isinstance(raw, str) and raw != UNKNOWN:
+            try:
+                number = normalize_number(raw)
+            except ValueError:
+                continue
+            declared.setdefault(number, (_number_path(where), raw))
+    return declared
+
+
 class _Resolver:
     """Resolves validated inputs into canonical numbers, collecting the cross-field failures."""
 
-    def __init__(self, args: _Checked) -> None:
+    def __init__(self, args: _Checked, elsewhere: Mapping[str, Any]) -> None:
         self.failures: list[Failure] = []
+        self._elsewhere = elsewhere
         # Sorted skill group lists by their spelling: thousands of numbers usually share a few.
         self._groups: dict[tuple[object, ...], list[object]] = {}
         self.usage = args.usage  # Usage, an unknown, or None when not given
@@ -557,7 +604,7 @@ class _Resolver:
         group_list = groups if isinstance(groups, list) else None
         resolved: dict[str, dict[str, Any]] = {}
         unknown: object = None
-        index = _NumberIndex()
+        index = _NumberIndex(self._elsewhere)
         for position, number in enumerate(checked):
             if not isinstance(number, str):  # an unknown element: the mapping cannot be built
                 if number is not _INVALID:  # a failed one: already reported, and no duplicate
@@ -593,7 +640,7 @@ class _Resolver:
             self.failures.append(Failure("numbers", "must map at least one phone number to its settings"))
             return {}
         resolved: dict[str, Any] = {}
-        index = _NumberIndex()
+        index = _NumberIndex(self._elsewhere)
         for key, own in checked.items():
             if not isinstance(key, str):
                 self.failures.append(
@@ -655,15 +702,17 @@ def check_inputs(news: Mapping[str, Any]) -> CheckOutcome:
     `news` may be passed straight from the engine: keys starting with ``__`` (the host's
     ``__provider``) and output-only keys are ignored and left out of the result (the host adds
     ``__provider`` back), as are ``None`` values. With failures, `inputs` holds the inputs as given.
+    The one ``__`` key read is `DECLARED_ELSEWHERE`: each number in it, declared first by another
+    binding of the same program, is a failure of this binding that names the other.
 
     One call reports every failure it can determine, so that fixing them takes one round: first
     the failures of single values (validation.py's, in the order of the properties in `INPUT_KEYS`,
     then unknown properties; within ``numbers``, list order or sorted keys), then the failures of
-    the rules across values (a mapping key that is not a phone number, duplicate numbers, the
-    400-number rule, an empty list or mapping, duplicate skill group ids), which read only the
-    values that passed their own check: a number that failed is no one's duplicate, and a failed
-    or misspelt usage (a number's own, or the resource-level one it falls back to) decides no 400
-    number's conflict.
+    the rules across values (a mapping key that is not a phone number, duplicate numbers, in this
+    binding or with another of the program, the 400-number rule, an empty list or mapping,
+    duplicate skill group ids), which read only the values that passed their own check: a number
+    that failed is no one's duplicate, and a failed or misspelt usage (a number's own, or the
+    resource-level one it falls back to) decides no 400 number's conflict.
     """
     # Sorted, as the mapping of numbers below, so that failures come out in the same order on every
     # run: unknown properties are reported in this order, and the engine's order is not promised.
@@ -683,7 +732,8 @@ def check_inputs(news: Mapping[str, Any]) -> CheckOutcome:
         from . import validation  # noqa: PLC0415 - pydantic would cost every host's cold start
 
         args, value_failures = validation.check_values(given)
-    resolver = _Resolver(args)
+    elsewhere = news.get(DECLARED_ELSEWHERE)
+    resolver = _Resolver(args, elsewhere if isinstance(elsewhere, Mapping) else {})
     canonical_numbers = resolver.numbers(args.numbers, given.get("numbers"))
     if value_failures or resolver.failures:
         return CheckOutcome(inputs=given, failures=value_failures + tuple(resolver.failures))

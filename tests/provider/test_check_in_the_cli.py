@@ -214,3 +214,60 @@ def test_args_keep_misspelt_keywords_for_check() -> None:
         " has a problem: skill_groups is not a property of PhoneNumberBinding; did you mean"
         f" skill_group_ids? The properties are {_PROPERTIES}"
     ]
+
+
+# --- one number in two bindings of one program: refused at preview, naming both ----------------
+
+_TWICE = "a phone number can belong to one binding only: keep it in one of them"
+
+
+def test_a_number_in_two_bindings_fails_the_second_naming_the_first() -> None:
+    """Same instance or not, the later binding's check refuses the number and names the first."""
+
+    def declare() -> None:
+        PhoneNumberBinding("support", instance_id=INSTANCE, numbers=[N1, N2])
+        PhoneNumberBinding("sales", instance_id=demo.DEMO_INSTANCE_2_ID, numbers={"021 6066 0001": {}})
+        PhoneNumberBinding("ops", instance_id=INSTANCE, numbers=["0216066000x", N2, demo.landline(2)])
+
+    goals = registered(declare)
+    assert "__declared_elsewhere" not in goals["support"]
+    assert goals["sales"]["__declared_elsewhere"] == {N2: ["support", "numbers[1]", N2]}
+    assert cli_lines(goals["support"], check(goals["support"])) == []
+    assert cli_lines(goals["sales"], check(goals["sales"])) == [
+        f' has a problem: numbers["021 6066 0001"]: "021 6066 0001" is also declared by PhoneNumberBinding'
+        f" 'support' as \"{N2}\" at numbers[1]; {_TWICE}"
+    ]
+    # A third binding names the first one too; its bad number is its own failure, and no one's.
+    assert cli_lines(goals["ops"], check(goals["ops"])) == [
+        f' has a problem: numbers[0]: "0216066000x" is not a phone number: "x" is not allowed; {_CHARS}',
+        f' has a problem: numbers[1]: "{N2}" is also declared by PhoneNumberBinding \'support\' at'
+        f" numbers[1]; {_TWICE}",
+    ]
+
+
+def test_numbers_inside_outputs_are_compared_when_they_resolve() -> None:
+    """A list in an Output, or with an Output element, is claimed once known, before registering."""
+
+    def declare() -> None:
+        PhoneNumberBinding("support", instance_id=INSTANCE, numbers=pulumi.Output.from_input([N1, N2]))
+        PhoneNumberBinding("sales", instance_id=INSTANCE, numbers=[pulumi.Output.from_input(N2)])
+
+    goals = registered(declare)
+    # Whichever resolves later is the second: exactly one of the two carries the conflict.
+    conflicts = {name: goal.get("__declared_elsewhere") for name, goal in goals.items()}
+    assert conflicts in (
+        {"support": None, "sales": {N2: ["support", "numbers[1]", N2]}},
+        {"support": {N2: ["sales", "numbers[0]", N2]}, "sales": None},
+    )
+
+
+def test_each_run_of_a_program_starts_afresh() -> None:
+    """A number moved from one binding to another between two runs in one process is no conflict."""
+    registered(lambda: PhoneNumberBinding("support", instance_id=INSTANCE, numbers=[N1, N2]))
+    goals = registered(
+        lambda: (
+            PhoneNumberBinding("support", instance_id=INSTANCE, numbers=[N1]),
+            PhoneNumberBinding("sales", instance_id=INSTANCE, numbers=[N2]),
+        )
+    )
+    assert [goal.get("__declared_elsewhere") for goal in goals.values()] == [None, None]

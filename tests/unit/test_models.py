@@ -26,6 +26,7 @@ from ccc_numbers.models import (
     check_inputs,
     classify_change,
     contains_unknown,
+    declared_numbers,
     is_toll_free,
     is_unknown,
     normalize_number,
@@ -417,6 +418,36 @@ FAILURE_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
                 '"02160660000" and "021-6066-0000" at numbers["021-6066-0000"] are the same number'
                 " (02160660000); list it once",
             )
+        ],
+    ),
+    (
+        "a number another binding of the program declared first, in a list",
+        {
+            "numbers": ["02160660000", "021 6066 0001", "021 6066 0001"],
+            "__declared_elsewhere": {"02160660001": ["support", "numbers[3]", "02160660001"]},
+        },
+        [
+            (
+                "numbers[1]",
+                "\"021 6066 0001\" is also declared by PhoneNumberBinding 'support' as \"02160660001\" at"
+                " numbers[3]; a phone number can belong to one binding only: keep it in one of them",
+            ),
+            ("numbers[2]", '"021 6066 0001" is listed twice (also at numbers[1])'),
+        ],
+    ),
+    (
+        "a number another binding of the program declared first, in a mapping",
+        {
+            "numbers": {"4001000000": {"usage": "Outbound"}},
+            "__declared_elsewhere": {"4001000000": ["hotline", 'numbers["4001000000"]', "4001000000"]},
+        },
+        [
+            (
+                'numbers["4001000000"]',
+                "\"4001000000\" is also declared by PhoneNumberBinding 'hotline' at"
+                ' numbers["4001000000"]; a phone number can belong to one binding only: keep it in one of'
+                " them",
+            ),
         ],
     ),
     (
@@ -857,6 +888,25 @@ def test_one_check_reports_failures_of_single_values_and_across_values(
 ) -> None:
     """A failed value does not hide the rules across values that the others can decide."""
     assert failures(news) == expected
+
+
+def test_numbers_declared_elsewhere_that_this_binding_does_not_declare_change_nothing() -> None:
+    """Only this binding's own numbers can conflict; an unknown hidden input (a preview) is ignored."""
+    plain = canonical({"instance_id": INSTANCE, "numbers": ["02160660000"]})
+    for elsewhere in ({"02160660001": ["support", "numbers[0]", "02160660001"]}, Unknown(), UNKNOWN):
+        news = {"instance_id": INSTANCE, "numbers": ["02160660000"], "__declared_elsewhere": elsewhere}
+        assert canonical(news) == plain
+
+
+def test_declared_numbers_are_the_plain_phone_numbers_at_their_first_spelling() -> None:
+    """Bad, unknown and non-string elements count as nothing; a mapping's keys count in sorted order."""
+    assert declared_numbers(
+        ["021 6066 0000", "021.6066", 2160660001.0, UNKNOWN, Unknown(), "02160660000", "+86 400 100 0000"]
+    ) == {"02160660000": ("numbers[0]", "021 6066 0000"), "+864001000000": ("numbers[6]", "+86 400 100 0000")}
+    assert declared_numbers({"02160660001": {}, "021-6066-0001": None, "x": {}}) == {
+        "02160660001": ('numbers["021-6066-0001"]', "021-6066-0001")
+    }
+    assert [declared_numbers(v) for v in (Unknown(), "02160660000", None)] == [{}, {}, {}]
 
 
 def test_failures_are_failure_values() -> None:
