@@ -3,8 +3,8 @@
 Owns the edge with the Pulumi engine: each hook turns the engine's dicts into typed values on its
 first line and typed values back into dicts on its last (the engine hands ints back as floats and
 drops None values, so outputs are read only through :func:`_owned` and
-``models.spec_from_canonical``). Must not contain business rules: validation is ``models.py``
-(``validation.py`` words the failures), what to change is ``plan.py``, how to call the API is
+``models.spec_from_canonical``). Must not contain business rules: the rules on inputs are
+``validation.py``'s, what to change is ``plan.py``, how to call the API is
 ``executor.py``. The provider object is
 pickled into the state (``__provider``), so it holds no attribute at all: settings and credentials
 live in ``config.py``'s process registry, filled by :meth:`PhoneNumberBindingProvider.configure`,
@@ -62,18 +62,8 @@ from pulumi.dynamic import (
 )
 
 from . import config, listing
-from .models import (
-    DECLARED_ELSEWHERE,
-    BindingSpec,
-    Change,
-    Failure,
-    Usage,
-    canonical_dict,
-    check_inputs,
-    classify_change,
-    declared_numbers,
-    spec_from_canonical,
-)
+from .models import BindingSpec, Change, Usage, canonical_dict, classify_change, spec_from_canonical
+from .validation import DECLARED_ELSEWHERE, Failure, check_inputs, declared_numbers
 
 if TYPE_CHECKING:
     from .client import BoundNumber
