@@ -3,8 +3,8 @@
 Owns the edge with the Pulumi engine: each hook turns the engine's dicts into typed values on its
 first line and typed values back into dicts on its last (the engine hands ints back as floats and
 drops None values, so outputs are read only through :func:`_owned` and
-``models.spec_from_canonical``). Must not contain business rules: validation is ``models.py``
-(``validation.py`` words the failures), what to change is ``plan.py``, how to call the API is
+``models.spec_from_canonical``). Must not contain business rules: the rules on inputs are
+``validation.py``'s, what to change is ``plan.py``, how to call the API is
 ``executor.py``. The provider object is
 pickled into the state (``__provider``), so it holds no attribute at all: settings and credentials
 live in ``config.py``'s process registry, filled by :meth:`PhoneNumberBindingProvider.configure`,
@@ -27,6 +27,12 @@ Decisions, for users and reviewers:
   failure are kept: the numbers involved are owned in the old outputs, so the next run plans
   against live state and finishes the job. Only when an unbind fails too (or an add's outcome stays
   unknown) do numbers stay behind, and the error says to take them over with ``adopt_existing=True``.
+* **One number, one binding, per program.** The resource's constructor, in the program process,
+  notes the plain numbers each binding declares; a number a second binding declares too reaches
+  that binding's check in a hidden input, and check refuses it at preview, naming the first (the
+  provider host checks one resource at a time and never learns its name).
+* **Check failures** are shaped for the CLI, which shows a value only for a top-level input named
+  exactly by the failure's property (:func:`_for_the_cli`).
 * **read** (refresh) reports the owned numbers still bound, with their live settings, as both
   outputs and inputs, so the next preview shows exactly the drift. When none is left, the binding
   is gone (``ReadResult(None, {})``).
@@ -34,10 +40,13 @@ Decisions, for users and reviewers:
 
 from __future__ import annotations
 
+import inspect
+import threading
 import uuid
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Never, TypedDict
 
 import pulumi
 from pulumi.dynamic import (
@@ -53,15 +62,8 @@ from pulumi.dynamic import (
 )
 
 from . import config, handover, host, listing
-from .models import (
-    BindingSpec,
-    Change,
-    Usage,
-    canonical_dict,
-    check_inputs,
-    classify_change,
-    spec_from_canonical,
-)
+from .models import BindingSpec, Change, Usage, canonical_dict, classify_change, spec_from_canonical
+from .validation import DECLARED_ELSEWHERE, Failure, check_inputs, declared_numbers
 
 if TYPE_CHECKING:
     from .client import BoundNumber
@@ -84,7 +86,10 @@ class NumberSettingsArgs(TypedDict, total=False):
     skill_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
 
 
-@dataclass
+_Numbers = pulumi.Input[Sequence[pulumi.Input[str]]] | pulumi.Input[Mapping[str, NumberSettingsArgs]]
+
+
+@dataclass(init=False)
 class PhoneNumberBindingArgs:
     """The inputs of a :class:`PhoneNumberBinding`.
 
@@ -92,17 +97,40 @@ class PhoneNumberBindingArgs:
     number to :class:`NumberSettingsArgs`. ``usage`` defaults to Bidirection (Inbound for 400
     numbers). ``adopt_existing`` takes over numbers already bound in the instance (for example
     after an interrupted run) instead of refusing them.
+
+    Any other keyword (typed ``Never``, so that a type checker flags it) is kept in ``misspelt``
+    and passed on, so that check refuses it with a "did you mean" like every other bad input,
+    instead of a ``TypeError`` traceback of the program.
     """
 
     instance_id: pulumi.Input[str]
-    numbers: pulumi.Input[Sequence[pulumi.Input[str]]] | pulumi.Input[Mapping[str, NumberSettingsArgs]]
-    usage: pulumi.Input[Usage | str] | None = None
-    contact_flow_id: pulumi.Input[str] | None = None
-    skill_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
-    adopt_existing: pulumi.Input[bool] | None = None
+    numbers: _Numbers
+    usage: pulumi.Input[Usage | str] | None
+    contact_flow_id: pulumi.Input[str] | None
+    skill_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None
+    adopt_existing: pulumi.Input[bool] | None
+    misspelt: dict[str, Any]
+
+    def __init__(  # noqa: PLR0917 - positional, as the dataclass's generated __init__ was
+        self,
+        instance_id: pulumi.Input[str],
+        numbers: _Numbers,
+        usage: pulumi.Input[Usage | str] | None = None,
+        contact_flow_id: pulumi.Input[str] | None = None,
+        skill_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
+        adopt_existing: pulumi.Input[bool] | None = None,
+        **misspelt: Never,
+    ) -> None:
+        self.instance_id = instance_id
+        self.numbers = numbers
+        self.usage = usage
+        self.contact_flow_id = contact_flow_id
+        self.skill_group_ids = skill_group_ids
+        self.adopt_existing = adopt_existing
+        self.misspelt = dict(misspelt)
 
     def to_props(self) -> dict[str, Any]:
-        """The resource properties, unset ones left out."""
+        """The resource properties, unset ones left out; misspelt ones kept for check to refuse."""
         props = {
             "instance_id": self.instance_id,
             "numbers": self.numbers,
@@ -110,6 +138,7 @@ class PhoneNumberBindingArgs:
             "contact_flow_id": self.contact_flow_id,
             "skill_group_ids": self.skill_group_ids,
             "adopt_existing": self.adopt_existing,
+            **self.misspelt,
         }
         return {key: value for key, value in props.items() if value is not None}
 
@@ -171,6 +200,30 @@ def _same_instance(olds: Mapping[str, Any], spec: BindingSpec) -> bool:
     return olds.get("instance_id") == spec.instance_id
 
 
+def _prints_as_written(value: object) -> bool:
+    """True for a value the CLI prints as the user wrote it (a number prints as 2.16066e+09)."""
+    return isinstance(value, (str, bool)) or (isinstance(value, (list, Mapping)) and not value)
+
+
+def _for_the_cli(failure: Failure, news: Mapping[str, Any]) -> CheckFailure:
+    """One check failure in the form that makes the CLI show the user's value, never ``{<nil>}``.
+
+    The CLI prints ``property <p> value {<v>} has a problem: <reason>``, where ``<v>`` is the
+    top-level input named exactly ``<p>`` in what the program registered: not a path into it, and
+    not the inputs check returns (``issueCheckFailures`` in pkg/resource/deploy/step_generator.go,
+    v3.276.0; seen with the real CLI). A path such as ``numbers[1]`` therefore printed ``{<nil>}``.
+    A failure keeps its property only when that is a top-level input whose value prints as
+    written; any other is sent without one, which the CLI prints as ``resource '<name>' has a
+    problem: <path> <reason>``, the user's value being in the reason.
+    """
+    path, reason = failure.property, failure.reason
+    if path in news and _prints_as_written(news[path]):
+        return CheckFailure(path, reason)
+    # "numbers is required", "numbers[0] must be …"; a reason that opens with the value gets a colon.
+    joiner = " " if reason.startswith(("is ", "must ")) else ": "
+    return CheckFailure("", f"{path}{joiner}{reason}")
+
+
 # ------------------------------------------------------------------------------------------------
 # The provider
 
@@ -198,7 +251,7 @@ class PhoneNumberBindingProvider(ResourceProvider):
         inputs = dict(outcome.inputs)
         if _PROVIDER_KEY in news:
             inputs[_PROVIDER_KEY] = news[_PROVIDER_KEY]
-        return CheckResult(inputs, [CheckFailure(f.property, f.reason) for f in outcome.failures])
+        return CheckResult(inputs, [_for_the_cli(failure, news) for failure in outcome.failures])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Offline: replace on an instance change, no change when equal, else let the engine diff keys."""
@@ -251,6 +304,61 @@ class PhoneNumberBindingProvider(ResourceProvider):
 
 
 # ------------------------------------------------------------------------------------------------
+# Numbers declared by two bindings of one program
+
+
+class _DeclaredNumbers:
+    """The numbers each binding of a program run declares, so that check refuses one in two bindings.
+
+    The provider host checks one resource at a time and never learns its name, so the program
+    process, where the resources are constructed, finds the number a second binding declares and
+    hands it to that binding's check in the hidden input `DECLARED_ELSEWHERE`, naming the first.
+    A run is keyed by its resource monitor: the Automation API and test drivers run programs again
+    in one process, each run with a new monitor. Numbers inside an Output are claimed when it
+    resolves (before the resource registers); one still unknown in a preview is not compared.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: weakref.WeakKeyDictionary[object, dict[str, tuple[str, str, str]]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def claim(self, resource_name: str, numbers: object) -> object:
+        """What the binding's `DECLARED_ELSEWHERE` input is: None when no number is taken."""
+        monitor = pulumi.runtime.settings.get_monitor()
+        if monitor is None:
+            return None
+        with self._lock:
+            run = self._runs.setdefault(monitor, {})
+        if isinstance(numbers, Mapping) or (
+            isinstance(numbers, (list, tuple)) and not any(_is_awaitable(raw) for raw in numbers)
+        ):
+            return self._claim(run, resource_name, numbers)
+        return pulumi.Output.from_input(numbers).apply(
+            lambda resolved: self._claim(run, resource_name, resolved)
+        )
+
+    def _claim(
+        self, run: dict[str, tuple[str, str, str]], resource_name: str, numbers: object
+    ) -> dict[str, list[str]] | None:
+        taken: dict[str, list[str]] = {}
+        with self._lock:
+            for number, (path, raw) in declared_numbers(numbers).items():
+                first = run.setdefault(number, (resource_name, path, raw))
+                if first[0] != resource_name:
+                    taken[number] = list(first)
+        return taken or None
+
+
+def _is_awaitable(value: object) -> bool:
+    return isinstance(value, pulumi.Output) or inspect.isawaitable(value)
+
+
+_declared = _DeclaredNumbers()
+
+
+# ------------------------------------------------------------------------------------------------
 # The resource
 
 
@@ -281,13 +389,12 @@ class PhoneNumberBinding(Resource, module="ccc", name="PhoneNumberBinding"):
         opts: pulumi.ResourceOptions | None = None,
         *,
         instance_id: pulumi.Input[str] | None = None,
-        numbers: pulumi.Input[Sequence[pulumi.Input[str]]]
-        | pulumi.Input[Mapping[str, NumberSettingsArgs]]
-        | None = None,
+        numbers: _Numbers | None = None,
         usage: pulumi.Input[Usage | str] | None = None,
         contact_flow_id: pulumi.Input[str] | None = None,
         skill_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
         adopt_existing: pulumi.Input[bool] | None = None,
+        **misspelt: Never,
     ) -> None:
         keywords = {
             "instance_id": instance_id,
@@ -303,10 +410,17 @@ class PhoneNumberBinding(Resource, module="ccc", name="PhoneNumberBinding"):
                 f"PhoneNumberBinding {resource_name!r}: pass either args or keyword arguments, not both "
                 f"(got args and {', '.join(sorted(given))})"
             )
-        # Missing required inputs are reported by check, with the same wording as every other failure.
+        # Missing required inputs and misspelt keywords (``usgae=``, ``contactFlowId=``; typed Never so
+        # that a type checker flags them) are reported by check, with "did you mean" and the same
+        # wording as every other failure: raising here would print a traceback of the program.
         props: dict[str, Any] = args.to_props() if args is not None else given
+        unknown: dict[str, Any] = misspelt
+        props.update({key: value for key, value in unknown.items() if value is not None})
         if "numbers" in props:
             props["numbers"] = _keep_numbers_without_settings(props["numbers"])
+            elsewhere = _declared.claim(resource_name, props["numbers"])
+            if elsewhere is not None:
+                props[DECLARED_ELSEWHERE] = elsewhere
         # Output-only properties, declared so that they become attributes; check drops them.
         props["phone_number_ids"] = None
         props["number_details"] = None

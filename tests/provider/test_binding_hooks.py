@@ -92,12 +92,12 @@ def test_check_returns_canonical_inputs_and_keeps_provider() -> None:
 
 
 def test_check_failures_name_the_property_and_reason() -> None:
-    """Each invalid input becomes a CheckFailure with its property path."""
+    """Each invalid input becomes a CheckFailure; a path below the top level leads the reason."""
     result = PhoneNumberBindingProvider().check(
         {}, {"instance_id": INSTANCE, "numbers": {N1: {"usage": "Outboung"}}, PROVIDER_KEY: "p"}
     )
     assert [(f.property, f.reason) for f in result.failures] == [
-        (f'numbers["{N1}"].usage', '"Outboung" is not a usage; did you mean Outbound? Use Inbound, '
+        ("", f'numbers["{N1}"].usage: "Outboung" is not a usage; did you mean Outbound? Use Inbound, '
          "Outbound or Bidirection"),
     ]
 

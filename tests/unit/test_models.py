@@ -17,20 +17,22 @@ from ccc_numbers.models import (
     UNKNOWN,
     BindingSpec,
     Change,
-    CheckOutcome,
-    Failure,
     Settings,
     Usage,
     canonical_dict,
     canonical_equal,
-    check_inputs,
     classify_change,
-    contains_unknown,
-    is_toll_free,
     is_unknown,
+    spec_from_canonical,
+)
+from ccc_numbers.validation import (
+    CheckOutcome,
+    Failure,
+    check_inputs,
+    declared_numbers,
+    is_toll_free,
     normalize_number,
     parse_usage,
-    spec_from_canonical,
 )
 
 INSTANCE = "d278629c-c687-4aa3-b044-4fe9b012e7ef"
@@ -420,6 +422,36 @@ FAILURE_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         ],
     ),
     (
+        "a number another binding of the program declared first, in a list",
+        {
+            "numbers": ["02160660000", "021 6066 0001", "021 6066 0001"],
+            "__declared_elsewhere": {"02160660001": ["support", "numbers[3]", "02160660001"]},
+        },
+        [
+            (
+                "numbers[1]",
+                "\"021 6066 0001\" is also declared by PhoneNumberBinding 'support' as \"02160660001\" at"
+                " numbers[3]; a phone number can belong to one binding only: keep it in one of them",
+            ),
+            ("numbers[2]", '"021 6066 0001" is listed twice (also at numbers[1])'),
+        ],
+    ),
+    (
+        "a number another binding of the program declared first, in a mapping",
+        {
+            "numbers": {"4001000000": {"usage": "Outbound"}},
+            "__declared_elsewhere": {"4001000000": ["hotline", 'numbers["4001000000"]', "4001000000"]},
+        },
+        [
+            (
+                'numbers["4001000000"]',
+                "\"4001000000\" is also declared by PhoneNumberBinding 'hotline' at"
+                ' numbers["4001000000"]; a phone number can belong to one binding only: keep it in one of'
+                " them",
+            ),
+        ],
+    ),
+    (
         "400 number in a list with another usage",
         {"numbers": ["02160660000", "4001000000"], "usage": "Outbound"},
         [
@@ -475,7 +507,7 @@ FAILURE_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
     (
         "a usage that is not a string",
         {"numbers": _ONE, "usage": 1.0},
-        [("usage", "must be one of Inbound, Outbound or Bidirection (a string), not the number 1.0")],
+        [("usage", "must be one of Inbound, Outbound or Bidirection (a string), not the number 1")],
     ),
     ("an empty list", {"numbers": []}, [("numbers", "must list at least one phone number")]),
     (
@@ -511,7 +543,7 @@ FAILURE_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
     (
         "an instance id that is a number",
         {"instance_id": 5.0, "numbers": _ONE},
-        [("instance_id", "must be the id of a CCC instance (a string), not the number 5.0")],
+        [("instance_id", "must be the id of a CCC instance (a string), not the number 5")],
     ),
     (
         "nothing given",
@@ -527,10 +559,26 @@ FAILURE_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [
             (
                 "numbers[0]",
-                "must be a phone number in quotes (a string), not the number 2160660000.0: a leading 0 or"
+                "must be a phone number in quotes (a string), not the number 2160660000: a leading 0 or"
                 " + is lost when a number is not quoted",
             )
         ],
+    ),
+    (
+        "an unquoted int given directly (not through the engine)",
+        {"numbers": [2160660000]},
+        [
+            (
+                "numbers[0]",
+                "must be a phone number in quotes (a string), not the number 2160660000: a leading 0 or"
+                " + is lost when a number is not quoted",
+            )
+        ],
+    ),
+    (
+        "a number with a fraction keeps it",
+        {"numbers": _ONE, "adopt_existing": 2.5},
+        [("adopt_existing", "must be true or false, not the number 2.5")],
     ),
     (
         "a boolean for a number",
@@ -591,6 +639,27 @@ FAILURE_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         ],
     ),
     (
+        "a property in the camelCase of other Pulumi SDKs",
+        {"numbers": _ONE, "contactFlowId": "8Cvg_0mcsm6K"},
+        [
+            (
+                "contactFlowId",
+                f"is not a property of PhoneNumberBinding; did you mean contact_flow_id? The properties are"
+                f" {_PROPERTIES}",
+            )
+        ],
+    ),
+    (
+        "a per-number setting in camelCase",
+        {"numbers": {"02160660000": {"skillGroupIds": ["g"]}}},
+        [
+            (
+                'numbers["02160660000"].skillGroupIds',
+                f"is not a per-number setting; did you mean skill_group_ids? The settings are {_SETTINGS}",
+            )
+        ],
+    ),
+    (
         "an unknown property",
         {"numbers": _ONE, "region": "cn-shanghai"},
         [("region", f"is not a property of PhoneNumberBinding; the properties are {_PROPERTIES}")],
@@ -608,7 +677,7 @@ FAILURE_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
     (
         "a skill group id that is a number",
         {"numbers": _ONE, "skill_group_ids": [1.0]},
-        [("skill_group_ids[0]", "must be a skill group id (a string), not the number 1.0")],
+        [("skill_group_ids[0]", "must be a skill group id (a string), not the number 1")],
     ),
     (
         "an empty skill group id",
@@ -632,7 +701,7 @@ FAILURE_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
             ("numbers[0]", '"1" is not a phone number: it has 1 digits, and a phone number has 5 to 20'),
             ("numbers[2]", f'"x" is not a phone number: "x" is not allowed; {_CHARS}'),
             ("usage", '"in" is not a usage; use Inbound, Outbound or Bidirection'),
-            ("adopt_existing", "must be true or false, not the number 1.0"),
+            ("adopt_existing", "must be true or false, not the number 1"),
         ],
     ),
 ]
@@ -710,7 +779,7 @@ COMBINED_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         "a bad instance id, an empty and an unknown element, a number listed twice",
         {"instance_id": 5.0, "numbers": ["02160660000", UNKNOWN, None, "02160660000"]},
         [
-            ("instance_id", "must be the id of a CCC instance (a string), not the number 5.0"),
+            ("instance_id", "must be the id of a CCC instance (a string), not the number 5"),
             ("numbers[2]", "must be a phone number (a string), not None (an empty value)"),
             ("numbers[3]", '"02160660000" is listed twice (also at numbers[0])'),
         ],
@@ -760,7 +829,7 @@ COMBINED_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
             ),
             (
                 'numbers["0216066000x"].usage',
-                "must be one of Inbound, Outbound or Bidirection (a string), not the number 1.0",
+                "must be one of Inbound, Outbound or Bidirection (a string), not the number 1",
             ),
             (
                 'numbers["02160660000"]',
@@ -781,11 +850,11 @@ COMBINED_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [
             (
                 'numbers["02160660000"].skill_group_ids[1]',
-                "must be a skill group id (a string), not the number 3.0",
+                "must be a skill group id (a string), not the number 3",
             ),
             (
                 'numbers["02160660000"].skill_group_ids[3]',
-                "must be a skill group id (a string), not the number 3.0",
+                "must be a skill group id (a string), not the number 3",
             ),
             ("contact_flow_id", "must not be empty; leave it out for no contact flow"),
             ("skill_group_ids[0]", '" g" has spaces around it; write a skill group id without'),
@@ -803,7 +872,7 @@ COMBINED_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
             (
                 "numbers",
                 "must be a list of phone numbers or a mapping from phone number to settings, not the"
-                " number 5.0",
+                " number 5",
             ),
             ("regon", f"is not a property of PhoneNumberBinding; the properties are {_PROPERTIES}"),
             ("skill_group_ids[1]", '"g" is listed twice (also at skill_group_ids[0])'),
@@ -820,6 +889,25 @@ def test_one_check_reports_failures_of_single_values_and_across_values(
 ) -> None:
     """A failed value does not hide the rules across values that the others can decide."""
     assert failures(news) == expected
+
+
+def test_numbers_declared_elsewhere_that_this_binding_does_not_declare_change_nothing() -> None:
+    """Only this binding's own numbers can conflict; an unknown hidden input (a preview) is ignored."""
+    plain = canonical({"instance_id": INSTANCE, "numbers": ["02160660000"]})
+    for elsewhere in ({"02160660001": ["support", "numbers[0]", "02160660001"]}, Unknown(), UNKNOWN):
+        news = {"instance_id": INSTANCE, "numbers": ["02160660000"], "__declared_elsewhere": elsewhere}
+        assert canonical(news) == plain
+
+
+def test_declared_numbers_are_the_plain_phone_numbers_at_their_first_spelling() -> None:
+    """Bad, unknown and non-string elements count as nothing; a mapping's keys count in sorted order."""
+    assert declared_numbers(
+        ["021 6066 0000", "021.6066", 2160660001.0, UNKNOWN, Unknown(), "02160660000", "+86 400 100 0000"]
+    ) == {"02160660000": ("numbers[0]", "021 6066 0000"), "+864001000000": ("numbers[6]", "+86 400 100 0000")}
+    assert declared_numbers({"02160660001": {}, "021-6066-0001": None, "x": {}}) == {
+        "02160660001": ('numbers["021-6066-0001"]', "021-6066-0001")
+    }
+    assert [declared_numbers(v) for v in (Unknown(), "02160660000", None)] == [{}, {}, {}]
 
 
 def test_failures_are_failure_values() -> None:
@@ -902,11 +990,9 @@ def test_unknown_resource_level_settings_reach_every_number_and_skip_the_400_rul
     assert numbers == {"02160660000": expected, "4001000000": expected}
 
 
-def test_is_unknown_and_contains_unknown() -> None:
-    """Both unknown spellings are recognised, also nested; ordinary values are not."""
+def test_is_unknown() -> None:
+    """Both unknown spellings are recognised; ordinary values are not."""
     assert [is_unknown(v) for v in (Unknown(), UNKNOWN, "x", None, 1.0)] == [True, True, False, False, False]
-    assert contains_unknown({"a": [1, {"b": UNKNOWN}]}) is True
-    assert contains_unknown({"a": [1, {"b": "c"}], "d": (2,)}) is False
 
 
 def test_the_real_pulumi_unknown_is_recognised() -> None:
@@ -1087,7 +1173,7 @@ _PURE_IMPORTS = {
     [
         ("models", _PURE_IMPORTS),
         ("plan", _PURE_IMPORTS),
-        ("validation", _PURE_IMPORTS | {"pydantic", "pydantic_core"}),
+        ("validation", _PURE_IMPORTS | {"pydantic", "pydantic_core", "typing_extensions"}),
     ],
 )
 def test_pure_modules_import_no_sdk_no_pulumi_and_nothing_with_io(module: str, allowed: set[str]) -> None:
