@@ -141,7 +141,11 @@ class InlineStack:
         return self._run("preview", self.stack.preview, diff=diff, expect_no_changes=nothing_new)
 
     def up(self, *, diff: bool = False, expect_no_changes: bool = False) -> Run:
-        """``pulumi up --yes``: its preview pass, then the update."""
+        """``pulumi up --yes --skip-preview``: the Automation API's up runs the update pass only.
+
+        (A user's ``pulumi up`` runs a preview pass first; ``preview()`` covers it, and the project
+        folder tests in tests/examples run ``pulumi up`` with both passes.)
+        """
         return self._run("up", self.stack.up, diff=diff, expect_no_changes=expect_no_changes or None)
 
     def refresh(self, *, diff: bool = True, expect_no_changes: bool = False) -> Run:
