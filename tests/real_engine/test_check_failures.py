@@ -73,8 +73,8 @@ CASES = {
         one(numbers=["02160660000"], usgae="Inbound"),
         [
             "resource 'support': property usgae value {Inbound} has a problem: is not a property of "
-            "PhoneNumberBinding; did you mean usage? The properties are instance_id, numbers, usage, contact_flow_id, "
-            "skill_group_ids and adopt_existing",
+            "PhoneNumberBinding; did you mean usage? The properties are instance_id, numbers, usage, "
+            "contact_flow_id, skill_group_ids and adopt_existing",
         ],
     ),
 }
