@@ -34,6 +34,7 @@ Decisions, for users and reviewers:
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -171,6 +172,35 @@ def _same_instance(olds: Mapping[str, Any], spec: BindingSpec) -> bool:
     return olds.get("instance_id") == spec.instance_id
 
 
+_preload_lock = threading.Lock()
+_preloading: threading.Thread | None = None
+
+
+def _start_preload() -> threading.Thread:
+    """Import the client and the Alibaba SDK (0.5-0.7 s) in a daemon thread, once per process.
+
+    The engine's Check and Diff, and its own marshalling of large inputs, come between
+    ``configure()`` and the first Create or Update of a pass; the import overlaps with them instead
+    of delaying the first API call. Check and diff never wait for it, so a preview (which calls no
+    API) does not either. A daemon thread: a provider host that exits does not wait for it.
+    """
+    global _preloading  # noqa: PLW0603 - one background import per process
+    with _preload_lock:
+        if _preloading is None:
+            _preloading = threading.Thread(target=_preload, name="ccc-sdk-preload", daemon=True)
+            _preloading.start()
+        return _preloading
+
+
+def _preload() -> None:
+    try:
+        from .client import load_sdk  # noqa: PLC0415 - in this thread, never on the hooks' path
+
+        load_sdk()
+    except Exception:  # the first real call imports again and reports what fails
+        return
+
+
 # ------------------------------------------------------------------------------------------------
 # The provider
 
@@ -182,10 +212,15 @@ class PhoneNumberBindingProvider(ResourceProvider):
     serialize_as_secret_always = False
 
     def configure(self, req: ConfigureRequest) -> None:
-        """Install the stack's ``ccc:`` settings and credentials in the process registry, not on self."""
+        """Install the stack's ``ccc:`` settings and credentials in the process registry, not on self.
+
+        Also starts importing the client and the Alibaba SDK in a background thread
+        (:func:`_start_preload`).
+        """
         config.configure(req.config)
         # Listings shared by reads belong to the previous configuration (endpoint, account).
-        listing.shared.clear()
+        listing.clear()
+        _start_preload()
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate the user's inputs offline and return the canonical inputs."""

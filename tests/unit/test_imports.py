@@ -112,7 +112,7 @@ def test_an_invalid_input_loads_the_model_and_still_gets_its_exact_message() -> 
 def test_the_sdk_probe_would_notice_an_import() -> None:
     """The same probe sees the SDK once the client is really imported (the test above can fail)."""
     code = (
-        "import sys; from ccc_numbers import client; client._sdk(); "
+        "import sys; from ccc_numbers import client; client.load_sdk(); "
         f"print(sorted(n for n in sys.modules if n.split('.')[0] in {set(SDK_MODULES)!r}))"
     )
     proc = subprocess.run(
