@@ -121,9 +121,14 @@ def make_stack(ccc_emulator: Emulator, tmp_path: Path) -> MakeStack:
 # --- What the emulator saw ------------------------------------------------------------------------
 
 
+#: The preflight's reads of a create or update; they run beside its first listing, in no fixed order
+#: (their counts are tested in tests/provider/test_executor.py).
+PREFLIGHT = ("ListContactFlows", "ListSkillGroups")
+
+
 def actions(emu: Emulator) -> list[str]:
-    """The journal's actions, in order."""
-    return [entry.action for entry in emu.journal]
+    """The journal's actions, in order, without the preflight's reads."""
+    return [entry.action for entry in emu.journal if entry.action not in PREFLIGHT]
 
 
 def entries(emu: Emulator, action: str) -> list[JournalEntry]:
@@ -477,7 +482,9 @@ def test_changing_the_instance_replaces_deleting_the_old_binding_first(
         Step("replace", "support"),
         Step("create-replacement", "support"),
     ]
-    assert actions(ccc_emulator) == [*["RemovePhoneNumber"] * 3, "ListPhoneNumbers", "AddBulkPhoneNumbers"]
+    assert actions(ccc_emulator) == [
+        "ListPhoneNumbers", *["RemovePhoneNumber"] * 3, "ListPhoneNumbers", "AddBulkPhoneNumbers",
+    ]
     removes = entries(ccc_emulator, "RemovePhoneNumber")
     assert {e.params["InstanceId"] for e in removes} == {INSTANCE}
     assert sorted(e.params["PhoneNumberId"] for e in removes) == sorted(old_ids.values())
@@ -505,7 +512,10 @@ def test_destroy_unbinds_the_stacks_numbers_and_leaves_every_other_binding_alone
 
     res = stack.destroy()
 
-    assert actions(ccc_emulator) == ["RemovePhoneNumber"] * 6
+    # Each delete lists its instance once, then removes only what is still bound (issue 10.1).
+    assert actions(ccc_emulator) == [
+        "ListPhoneNumbers", *["RemovePhoneNumber"] * 2, "ListPhoneNumbers", *["RemovePhoneNumber"] * 4,
+    ]
     removes = [e.params["PhoneNumberId"] for e in entries(ccc_emulator, "RemovePhoneNumber")]
     second_ids = {owned_ids[n] for n in second}
     assert set(removes[:2]) == second_ids
