@@ -75,6 +75,7 @@ __all__ = [
     "default_credential_identity",
     "load_sdk",
     "probe",
+    "refusal_kind",
     "resolve_endpoint",
 ]
 
@@ -347,11 +348,29 @@ _CREDENTIAL_CODE_PREFIXES = (
 # 4xx codes that are about who is calling, how the request was signed or routed, not about its
 # parameters: splitting a batch refused so cannot help (InvalidParameterError is everything else).
 _NOT_PARAMETER_PREFIXES = (
-    *_CREDENTIAL_CODE_PREFIXES, "Forbidden", "NoPermission", "Unauthorized", "AccessDenied",
+    *_CREDENTIAL_CODE_PREFIXES, "Forbidden", "NoPermission", "Unauthorized", "AccessDenied",  # permissions
     "InvalidTimeStamp", "SignatureNonceUsed", "IncompleteSignature", "InvalidSignature", "MissingSignature",
     "InvalidApi", "InvalidAction", "InvalidVersion", "MissingAction", "MissingVersion", "MissingAccessKeyId",
     "MissingTimestamp",
 )
+
+_PERMISSION_CODE_PREFIXES = ("Forbidden", "NoPermission", "Unauthorized", "AccessDenied")
+
+
+def refusal_kind(err: ApiError) -> str | None:
+    """Why the gateway refused a call before looking at its parameters, if it did.
+
+    ``"credentials"`` (the AccessKey or its signature), ``"clock"`` (the request's timestamp is
+    outside the service's window), ``"permission"`` (the key may not call this), else None.
+    """
+    if err.code.startswith(_CREDENTIAL_CODE_PREFIXES):
+        return "credentials"
+    if err.code.startswith("InvalidTimeStamp"):
+        return "clock"
+    if err.code.startswith(_PERMISSION_CODE_PREFIXES) or err.http_status == 403:
+        return "permission"
+    return None
+
 
 # darabonba's RuntimeError for a body that is not JSON (a load balancer's HTML page, say).
 _NOT_JSON = "Failed to parse the value as json"
@@ -855,13 +874,16 @@ def _int_or(value: Any, default: int) -> int:
 # An unsigned first contact
 
 
-def probe(endpoint: Endpoint, *, timeout_seconds: float = 10.0) -> Probe:
+def probe(
+    endpoint: Endpoint, *, timeout_seconds: float = 10.0, clock: Callable[[], float] = time.time
+) -> Probe:
     """Send one unsigned ``GET /`` to the endpoint: does it answer, as CCC, and what time does it say?
 
     Read-only and harmless: a CCC gateway refuses an unsigned request (``MissingSignature`` or the
     like) without looking at anything else, and its answer carries the service's ``Date`` header,
     which tells the clock skew even when the local clock is too far off for a signed call.
-    Raises :class:`TransportError` when there is no HTTP answer at all.
+    ``clock`` is the local wall clock the answer is compared with. Raises :class:`TransportError`
+    when there is no HTTP answer at all.
     """
     # Imported here: only `ccc-numbers doctor` probes, and configure() imports this module.
     import email.utils  # noqa: PLC0415
@@ -874,7 +896,7 @@ def probe(endpoint: Endpoint, *, timeout_seconds: float = 10.0) -> Probe:
         handlers.append(urllib.request.ProxyHandler({}))  # never through a proxy (ccc-api.md §10)
     opener = urllib.request.build_opener(*handlers)
     request = urllib.request.Request(f"{endpoint.url}/", headers={"User-Agent": _USER_AGENT}, method="GET")
-    started_wall, started = time.time(), time.monotonic()
+    started_wall, started = clock(), time.monotonic()
     action = f"probing {endpoint.url}"
     try:
         with opener.open(request, timeout=timeout_seconds) as answer:
