@@ -3,7 +3,8 @@
 The public surface: the resource and its arguments, the usage values, and the errors a program or a
 test may want to catch. Everything else lives in private-by-convention modules (``models``,
 ``plan``, ``executor``, ``client``, ``config``) whose names may change. Importing this package must
-stay cheap and offline: it never imports the Alibaba SDK (only create/update/read/delete do).
+stay cheap and offline: it never imports the Alibaba SDK (create/update/read/delete need it, and
+``configure()`` starts its import in a background thread).
 """
 
 from __future__ import annotations
@@ -21,11 +22,15 @@ from .errors import (
     CccError,
     ConfigurationError,
     InvalidInputError,
+    InvalidParameterError,
+    MissingReferenceError,
     NotFoundError,
     OwnershipError,
     PartialFailureError,
+    SplitRefusedError,
     ThrottledError,
     TransportError,
+    UnknownInstanceError,
 )
 from .models import Usage
 
@@ -36,6 +41,8 @@ __all__ = [
     "CccError",
     "ConfigurationError",
     "InvalidInputError",
+    "InvalidParameterError",
+    "MissingReferenceError",
     "NotFoundError",
     "NumberSettingsArgs",
     "OwnershipError",
@@ -43,7 +50,9 @@ __all__ = [
     "PhoneNumberBinding",
     "PhoneNumberBindingArgs",
     "PhoneNumberBindingProvider",
+    "SplitRefusedError",
     "ThrottledError",
     "TransportError",
+    "UnknownInstanceError",
     "Usage",
 ]

@@ -10,6 +10,7 @@ pickled into the state (``__provider``), so it holds no attribute at all: settin
 live in ``config.py``'s process registry, filled by :meth:`PhoneNumberBindingProvider.configure`,
 and clients are built per call. The executor (and through it the Alibaba SDK) is imported only by
 create, update, read and delete: check and diff run in every preview and stay offline and cheap.
+``configure()`` starts the SDK's import in a background thread, which they never wait for.
 
 Decisions, for users and reviewers:
 
