@@ -66,7 +66,7 @@ class Line:
     hint: str | None = None
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(commands: stack_settings.Commands) -> None:
     """Register ``doctor`` with the ``ccc-numbers`` command line."""
     parser = commands.add_parser(
         "doctor",

@@ -27,13 +27,14 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .config import K_ENDPOINT, RuntimeConfig
 from .errors import ConfigurationError
 
 __all__ = [
     "RESOURCE_TYPE",
+    "Commands",
     "LocalSettings",
     "SettingsError",
     "add_arguments",
@@ -47,6 +48,12 @@ _PROJECT_FILES = ("Pulumi.yaml", "Pulumi.yml")
 _CLI_TIMEOUT_SECONDS = 120
 
 Runner = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+class Commands(Protocol):
+    """What ``argparse.ArgumentParser.add_subparsers()`` returns, as far as a tool registering uses it."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
 
 
 class SettingsError(Exception):
