@@ -3,8 +3,7 @@
 The public surface: the resource and its arguments, the usage values, and the errors a program or a
 test may want to catch. Everything else lives in private-by-convention modules (``models``,
 ``plan``, ``executor``, ``client``, ``config``) whose names may change. Importing this package must
-stay cheap and offline: it never imports the Alibaba SDK (create/update/read/delete need it, and
-``configure()`` starts its import in a background thread).
+stay cheap and offline: it never imports the Alibaba SDK (only create/update/read/delete do).
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ pickled into the state (``__provider``), so it holds no attribute at all: settin
 live in ``config.py``'s process registry, filled by :meth:`PhoneNumberBindingProvider.configure`,
 and clients are built per call. The executor (and through it the Alibaba SDK) is imported only by
 create, update, read and delete: check and diff run in every preview and stay offline and cheap.
-``configure()`` starts the SDK's import in a background thread, which they never wait for.
 
 Decisions, for users and reviewers:
 
@@ -35,7 +34,6 @@ Decisions, for users and reviewers:
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -173,35 +171,6 @@ def _same_instance(olds: Mapping[str, Any], spec: BindingSpec) -> bool:
     return olds.get("instance_id") == spec.instance_id
 
 
-_preload_lock = threading.Lock()
-_preloading: threading.Thread | None = None
-
-
-def _start_preload() -> threading.Thread:
-    """Import the client and the Alibaba SDK (0.5-0.7 s) in a daemon thread, once per process.
-
-    The engine's Check and Diff, and its own marshalling of large inputs, come between
-    ``configure()`` and the first Create or Update of a pass; the import overlaps with them instead
-    of delaying the first API call. Check and diff never wait for it, so a preview (which calls no
-    API) does not either. A daemon thread: a provider host that exits does not wait for it.
-    """
-    global _preloading  # noqa: PLW0603 - one background import per process
-    with _preload_lock:
-        if _preloading is None:
-            _preloading = threading.Thread(target=_preload, name="ccc-sdk-preload", daemon=True)
-            _preloading.start()
-        return _preloading
-
-
-def _preload() -> None:
-    try:
-        from .client import load_sdk  # noqa: PLC0415 - in this thread, never on the hooks' path
-
-        load_sdk()
-    except Exception:  # the first real call imports again and reports what fails
-        return
-
-
 # ------------------------------------------------------------------------------------------------
 # The provider
 
@@ -215,13 +184,13 @@ class PhoneNumberBindingProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         """Install the stack's ``ccc:`` settings and credentials in the process registry, not on self.
 
-        Also starts importing the client and the Alibaba SDK in a background thread
-        (:func:`_start_preload`).
+        It does not start importing the Alibaba SDK in the background: measured with the real CLI,
+        that made every preview slower (the import competes for the CPU and the GIL while the
+        engine finishes the preview) by more than it saved on the first create (README, Performance).
         """
         config.configure(req.config)
         # Listings shared by reads belong to the previous configuration (endpoint, account).
         listing.clear()
-        _start_preload()
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate the user's inputs offline and return the canonical inputs."""

@@ -4,8 +4,8 @@ contact flows and skill groups (list), and an unsigned probe of an endpoint.
 Owns everything on the wire, sent exactly as Alibaba's own generated client sends it: the calls go
 through ``alibabacloud_ccc20170705``'s ``Client`` and its request and response models (RPC style,
 ``do_rpcrequest``, v1 HMAC-SHA1 signature, form body; ccc-api.md §1). The SDK is imported lazily,
-at the first call or by :func:`load_sdk` (which ``configure()`` runs in a background thread), so that
-check, diff and a preview never wait for its ~0.5 s import. This module also owns the PascalCase
+at the first call (or by :func:`load_sdk`), so that check, diff and a preview never pay its
+~0.5 s import. This module also owns the PascalCase
 names that are left (the success envelope of the generic :meth:`CccClient._call`), where the
 endpoint comes from (:func:`resolve_endpoint`, which starts the embedded emulator), and the
 translation of SDK exceptions and ``Success: false`` answers into :mod:`ccc_numbers.errors`.

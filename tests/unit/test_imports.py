@@ -2,8 +2,6 @@
 
 Guards the provider host's cold start and every preview: ``import ccc_numbers`` and the provider's
 ``check`` and ``diff`` run in a fresh interpreter, which then reports the SDK modules it loaded.
-``configure()`` starts the import in a background thread; check and diff never wait for it (the
-last test holds that import and shows them finishing).
 Nor do they import pydantic on plainly valid inputs (~70 ms of the cold start with its models): only
 an input that fails, or that check's fast path cannot confirm, loads ``ccc_numbers.validation``.
 """
@@ -123,43 +121,3 @@ def test_the_sdk_probe_would_notice_an_import() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "alibabacloud_tea_openapi" in proc.stdout
 
-
-_PRELOAD_SCRIPT = textwrap.dedent(
-    """
-    import importlib.abc, json, sys, threading
-    release = threading.Event()
-
-    class Blocking(importlib.abc.MetaPathFinder):
-        # Holds the SDK's import until released: check and diff must finish without it.
-        def find_spec(self, name, path, target=None):
-            if name == "alibabacloud_ccc20170705.client":
-                release.wait(30)
-            return None
-
-    sys.meta_path.insert(0, Blocking())
-    from pulumi.dynamic import Config, ConfigureRequest
-    from ccc_numbers import PhoneNumberBindingProvider
-
-    provider = PhoneNumberBindingProvider()
-    provider.configure(ConfigureRequest(Config({}, "proj")))
-    news = {"instance_id": "d278629c-c687-4aa3-b044-4fe9b012e7ef", "numbers": ["02160660000"]}
-    checked = provider.check({}, news)
-    same = provider.diff("id", checked.inputs, checked.inputs)
-    during = "alibabacloud_ccc20170705.client" in sys.modules
-    [thread] = [t for t in threading.enumerate() if t.name == "ccc-sdk-preload"]
-    release.set()
-    thread.join(60)
-    print(json.dumps({"during": during, "daemon": thread.daemon, "changes": same.changes,
-                      "after": "alibabacloud_ccc20170705.client" in sys.modules}))
-    """
-)
-
-
-def test_configure_imports_the_sdk_in_the_background_and_check_and_diff_never_wait() -> None:
-    """With the SDK's import held, configure, check and diff all return; released, the thread loads it."""
-    proc = subprocess.run(
-        [sys.executable, "-c", _PRELOAD_SCRIPT], capture_output=True, text=True, check=False, timeout=90
-    )
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert report == {"during": False, "daemon": True, "changes": False, "after": True}
