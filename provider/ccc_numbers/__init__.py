@@ -21,11 +21,15 @@ from .errors import (
     CccError,
     ConfigurationError,
     InvalidInputError,
+    InvalidParameterError,
+    MissingReferenceError,
     NotFoundError,
     OwnershipError,
     PartialFailureError,
+    SplitRefusedError,
     ThrottledError,
     TransportError,
+    UnknownInstanceError,
 )
 from .models import Usage
 
@@ -36,6 +40,8 @@ __all__ = [
     "CccError",
     "ConfigurationError",
     "InvalidInputError",
+    "InvalidParameterError",
+    "MissingReferenceError",
     "NotFoundError",
     "NumberSettingsArgs",
     "OwnershipError",
@@ -43,7 +49,9 @@ __all__ = [
     "PhoneNumberBinding",
     "PhoneNumberBindingArgs",
     "PhoneNumberBindingProvider",
+    "SplitRefusedError",
     "ThrottledError",
     "TransportError",
+    "UnknownInstanceError",
     "Usage",
 ]

@@ -40,7 +40,8 @@ current :class:`RuntimeConfig`. Must not keep secrets on anything that is pickle
 is pickled into the Pulumi state, so ``configure()`` puts the runtime config here, in a module global,
 and the client reads it per call. :class:`Credentials` and :class:`RuntimeConfig` refuse to be pickled,
 so a mistake fails loudly instead of writing a secret into the state. Must not import the Alibaba SDK
-or Pulumi (they are the client's and the binding's).
+or Pulumi (they are the client's and the binding's), nor start anything: the values here are plain,
+and the client resolves the endpoint (``client.resolve_endpoint`` starts the embedded emulator).
 """
 
 from __future__ import annotations
@@ -274,14 +275,6 @@ class RuntimeConfig:
     def secrets(self) -> tuple[str, ...]:
         return self.credentials.secrets() if self.credentials else ()
 
-    def endpoint(self) -> Endpoint:
-        """The endpoint to call; starts the embedded emulator on first use when configured."""
-        if self.settings.embedded:
-            from .embedded import ensure_started  # noqa: PLC0415 - only embedded stacks pay for the emulator
-
-            return ensure_started(self.settings.embedded_state_path)
-        return self.settings.static_endpoint()
-
     @classmethod
     def from_pulumi_config(
         cls, config: ConfigSource, environ: Mapping[str, str] | None = None, *, cwd: Path | None = None
@@ -382,8 +375,9 @@ def missing_credentials_error(endpoint: Endpoint) -> ConfigurationError:
 
 def _reject_unknown_keys(config: ConfigSource) -> None:
     # pulumi.dynamic.Config offers only get(); its raw mapping is the one way to see a misspelt key
-    # (a typo in ccc:accessKeySecret would otherwise silently fall back to other credentials).
-    raw = getattr(config, "_props", None)
+    # (a typo in ccc:accessKeySecret would otherwise silently fall back to other credentials). A
+    # plain mapping (the stack config `ccc-numbers doctor` reads) shows its keys itself.
+    raw = config if isinstance(config, Mapping) else getattr(config, "_props", None)
     if not isinstance(raw, Mapping):
         return
     for name in sorted(k for k in raw if isinstance(k, str) and k.startswith(_NS)):

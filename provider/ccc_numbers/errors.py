@@ -11,7 +11,10 @@
     │   ├── NotFoundError        NotExist.* / NotExists.* / *.NotFound / HTTP 404
     │   │                        read: drift; delete: already done
     │   ├── InvalidInputError    other 4xx: parameters, signature, permissions; never retried
-    │   │   └── BatchTooLargeError   Parameter.Maximum on AddBulkPhoneNumbers; .maximum: split and retry
+    │   │   ├── BatchTooLargeError   Parameter.Maximum on AddBulkPhoneNumbers; .maximum: split and retry
+    │   │   └── InvalidParameterError  a 4xx about the request's parameters (not who signed it, nor
+    │   │       │                    its permissions or routing): a refused batch is split once
+    │   │       └── SplitRefusedError  refused again after the split: .first (the first refusal)
     │   └── ThrottledError       Throttling* or a 5xx; retried with backoff until the budget is spent;
     │                            .retry_after_ms: the wait the API asked for
     ├── TransportError           no usable answer (refused, reset, timeout, non-JSON body);
@@ -20,6 +23,11 @@
     │                            {number: reason}; raised by the executor, never by the client
     ├── OwnershipError           declared numbers already bound in the instance but not owned:
     │                            .conflicts {number: PhoneNumberId}; raised before any write
+    ├── UnknownInstanceError     create/update: the instance does not exist for this key and
+    │                            endpoint; .instance_id; raised before any write
+    ├── MissingReferenceError    create/update: contact flows or skill groups the writes refer to
+    │                            are not in the instance: .missing_flows / .missing_groups
+    │                            {id: numbers}; raised before any write
     └── ApplyError               a create/update/delete failed: .errors (what stopped it),
                                  .rejected {number: reason}, .rolled_back, .left_bound
 
@@ -47,11 +55,15 @@ __all__ = [
     "CccError",
     "ConfigurationError",
     "InvalidInputError",
+    "InvalidParameterError",
+    "MissingReferenceError",
     "NotFoundError",
     "OwnershipError",
     "PartialFailureError",
+    "SplitRefusedError",
     "ThrottledError",
     "TransportError",
+    "UnknownInstanceError",
     "plural",
     "scrub",
 ]
@@ -191,6 +203,48 @@ class InvalidInputError(ApiError):
     """The API refused the request as invalid or unauthorised; repeating it cannot help."""
 
 
+class InvalidParameterError(InvalidInputError):
+    """The API refused the request's parameters (not its credentials, permissions or routing).
+
+    The service's cap on a batch is undocumented, and so is the code it refuses a larger batch
+    with: a batch of several numbers refused so is split and sent again before the refusal counts.
+    """
+
+
+class SplitRefusedError(InvalidParameterError):
+    """A batch refused with a parameter error was split and sent again, and refused again.
+
+    The message gives both answers: the first refusal (of ``first_size`` numbers) and the last
+    (of ``retry_size``), so a user can tell a size limit from a bad parameter.
+    """
+
+    def __init__(
+        self,
+        action: str,
+        *,
+        first: ApiError,
+        first_size: int,
+        retry: ApiError,
+        retry_size: int,
+    ) -> None:
+        super().__init__(
+            action, code=retry.code, message=retry.message, http_status=retry.http_status,
+            request_id=retry.request_id,
+        )
+        #: The refusal of the whole batch.
+        self.first = first
+        self.first_size = first_size
+        self.retry_size = retry_size
+        first_said = f"{first.code}: {first.message}" if first.message else first.code
+        if first.request_id:
+            first_said += f"; request id {first.request_id}"
+        retried = "it alone" if retry_size == 1 else f"{plural(retry_size, 'phone number')} of them"
+        self.reason = (
+            f"the service refused {plural(first_size, 'phone number')} in one call ({first_said}), "
+            f"and refused {retried} when sent again: {self.reason}"
+        )
+
+
 class BatchTooLargeError(InvalidInputError):
     """AddBulkPhoneNumbers refused the batch as too large; nothing was bound. Split and retry."""
 
@@ -299,6 +353,74 @@ class OwnershipError(CccError):
             f"by this binding: {listed}; set adopt_existing=True to take {them} over (for example after "
             f"an interrupted run), or bind {them} elsewhere first",
         )
+
+
+def _some(numbers: Sequence[str], shown: int = 5) -> str:
+    """``a, b, c`` or ``a, b, c, d, e and 95 more``: a few numbers of a long list, for one line."""
+    if len(numbers) <= shown:
+        return ", ".join(numbers)
+    return f"{', '.join(numbers[:shown])} and {len(numbers) - shown} more"
+
+
+class UnknownInstanceError(CccError):
+    """The instance a binding names does not exist for this AccessKey at this endpoint."""
+
+    def __init__(self, action: str, *, instance_id: str, where: str, cause: ApiError) -> None:
+        #: The instance id as the binding gave it.
+        self.instance_id = instance_id
+        #: The API's refusal (``NotExist.Instance`` …).
+        self.cause = cause
+        said = f"{cause.code}: {cause.message}" if cause.message else cause.code
+        super().__init__(
+            action,
+            f"CCC instance {instance_id} does not exist {where} ({said}); check instance_id, and "
+            "ccc:region or ccc:endpoint: an instance is found only through its own region's endpoint. "
+            "Nothing was changed",
+            request_id=cause.request_id,
+        )
+
+
+class MissingReferenceError(CccError):
+    """Contact flows or skill groups that the numbers being written refer to are not in the instance."""
+
+    def __init__(
+        self,
+        action: str,
+        *,
+        missing_flows: Mapping[str, Sequence[str]],
+        missing_groups: Mapping[str, Sequence[str]],
+        flows: Mapping[str, str],
+        groups: Mapping[str, str],
+    ) -> None:
+        #: ``{contact flow id: numbers that use it}`` for each flow the instance does not have.
+        self.missing_flows = {k: tuple(v) for k, v in sorted(missing_flows.items())}
+        #: ``{skill group id: numbers that use it}`` for each group the instance does not have.
+        self.missing_groups = {k: tuple(v) for k, v in sorted(missing_groups.items())}
+        parts = [
+            _missing(kind, refs, present)
+            for kind, refs, present in (
+                ("contact flow", self.missing_flows, flows),
+                ("skill group", self.missing_groups, groups),
+            )
+            if refs
+        ]
+        super().__init__(action, "; ".join(parts) + ". Nothing was changed")
+
+
+def _missing(kind: str, refs: Mapping[str, Sequence[str]], present: Mapping[str, str]) -> str:
+    """``contact flow x does not exist in this instance (used by …); it has 3 contact flows: …``."""
+    used = [
+        f"{ref} (used by {plural(len(numbers), 'phone number')}: {_some(sorted(numbers))})"
+        for ref, numbers in refs.items()
+    ]
+    if len(used) == 1:
+        head = f"{kind} {used[0]} does not exist in this instance"
+    else:
+        head = f"{kind}s {', '.join(used[:-1])} and {used[-1]} do not exist in this instance"
+    if present:
+        listed = ", ".join(f"{ident} ({name})" if name else ident for ident, name in sorted(present.items()))
+        return f"{head}; it has {plural(len(present), kind)}: {listed}"
+    return f"{head}; it has no {kind}s"
 
 
 class ApplyError(CccError):

@@ -2,17 +2,25 @@
 
 Owns, for one operation (create, update, read, delete):
 
-* the order of calls: one ListPhoneNumbers, then removes, then AddBulkPhoneNumbers batches, then
-  ModifyPhoneNumber calls; each phase waits for the previous one;
+* the order of calls: one ListPhoneNumbers (with, for create and update, the preflight's
+  ListContactFlows / ListSkillGroups beside it), then removes, then AddBulkPhoneNumbers batches,
+  then ModifyPhoneNumber calls; each phase waits for the previous one, and nothing is written
+  before the preflight (``preflight.py``) has found every contact flow and skill group the writes
+  refer to, and the instance itself;
 * bounded concurrency: one ``ThreadPoolExecutor`` per operation with ``max_concurrency`` workers (the
   client's process-wide rate limit paces them);
 * partial-failure accounting: which numbers this operation bound, every rejected number with its
   reason in words, and the rollback (unbinding what this operation bound) when it fails;
 * reconciliation: an add whose outcome is unknown is followed by a listing, and only the numbers
-  still missing are sent again, so a number is never added twice; a remove answered with
-  NotFound is done;
+  still missing are sent again, so a number is never added twice;
+* unbinding that converges (delete, the removes of an update, the rollback): only numbers the
+  listing shows bound are removed; a remove answered "not found" counts as done only once a
+  listing confirms the number unbound, and a remove that ran out of retries is tried again after
+  that listing, for at most ``REMOVE_ROUNDS`` rounds, so a rerun does only what is left;
 * a batch the service refuses as too large is split with ``plan.rebatch`` to the size
-  ``plan.reduced_batch_size`` names, and that smaller size holds for the rest of the operation;
+  ``plan.reduced_batch_size`` names, and that smaller size holds for the rest of the operation; a
+  batch refused with another parameter error is split once and sent again, and refused again it
+  fails with both answers (``SplitRefusedError``);
 * the context in error messages (``batch 2/3``, the phone number behind a PhoneNumberId);
 * telling ``listing.shared`` about every write, before and after, so that reads (which share one
   listing per instance) never see an instance older than this process's own last write.
@@ -29,17 +37,25 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import partial
 
+from . import preflight
 from .client import AddBulkOutcome, BoundNumber, CccClient
 from .config import ProviderSettings, RuntimeConfig, current
 from .errors import (
+    ApiError,
     ApplyError,
     BatchTooLargeError,
     CccError,
+    InvalidParameterError,
     NotFoundError,
     OwnershipError,
     PartialFailureError,
+    SplitRefusedError,
+    ThrottledError,
+    TransportError,
+    UnknownInstanceError,
     plural,
 )
 from .listing import ListingKey
@@ -61,6 +77,7 @@ from .plan import (
 __all__ = [
     "ARREARS_REASON",
     "FAILED_REASON",
+    "REMOVE_ROUNDS",
     "USED_ELSEWHERE_REASON",
     "converge",
     "read_live",
@@ -75,6 +92,10 @@ ARREARS_REASON = "the account or number is in arrears"
 FAILED_REASON = "not purchased in this account or rejected by the service"
 #: Why a number landed in UserdPhoneNumbers when it is not bound in this instance.
 USED_ELSEWHERE_REASON = "already in use: bound to another CCC instance (unbind it there first)"
+#: Rounds of removes in one unbinding: each after the first removes what a fresh listing still
+#: shows bound (throttled past the retry budget, or "not found" though still listed). Three rounds
+#: at 30% throttling leave a number bound with odds of 0.3^18 at the default six attempts a call.
+REMOVE_ROUNDS = 3
 _USED_UNCLASSIFIED = "already in use, bound to this or another CCC instance (listing to tell which failed)"
 _UNACCOUNTED_REASON = "the service neither bound nor rejected it"
 _ADOPT_HINT = "adopt_existing=True takes it over, for example after an interrupted run"
@@ -115,6 +136,16 @@ def _live_numbers(live: Mapping[str, BoundNumber]) -> dict[str, LiveNumber]:
 # One operation's bookkeeping
 
 
+@dataclass
+class _Unbinding:
+    """What an unbinding achieved: numbers now unbound, and the ones left bound with the last error."""
+
+    done: list[str] = field(default_factory=list)
+    left: dict[str, Exception] = field(default_factory=dict)
+    #: The error that stopped it early (the API refused a remove, or the listing failed).
+    fatal: Exception | None = None
+
+
 class _Operation:
     """The state of one create/update/delete: pool, failures, numbers bound, current batch size."""
 
@@ -129,6 +160,8 @@ class _Operation:
         self._stop = threading.Event()
         self.errors: list[Exception] = []
         self.batch_size = settings.batch_size
+        #: A smaller call was accepted after a parameter refusal: the refusals were about size.
+        self.size_confirmed = False
         #: Numbers this operation bound, with what the API reported.
         self.added: dict[str, BoundNumber] = {}
         #: Numbers sent in an add whose outcome is unknown and could not be reconciled.
@@ -161,20 +194,107 @@ class _Operation:
 
     # -- removes -----------------------------------------------------------------------------
 
-    def remove(self, number: str, phone_number_id: str) -> bool:
-        """Unbind one number; True when it was bound, False when it was gone already."""
-        try:
-            self.client.remove(self.instance_id, phone_number_id)
-        except NotFoundError:
-            _log.debug("phone number %s (%s) was not bound any more", number, phone_number_id)
-            return False
-        except CccError as err:
-            err.annotate(f"phone number {number}")
-            raise
-        return True
+    def unbind(self, targets: Mapping[str, str], *, stop_on_error: bool) -> _Unbinding:
+        """Unbind ``{number: PhoneNumberId}``, checking doubtful outcomes against a fresh listing.
+
+        A round removes every target concurrently. A remove answered "not found", or still throttled
+        (or unanswered) when its retries ran out, is doubtful: one listing after the round tells
+        which of them are still bound, and those (with the id the listing shows) make the next
+        round, up to ``REMOVE_ROUNDS``. Any other refusal is fatal: with ``stop_on_error`` it stops
+        the removes not yet started (delete, update); without, the others still run (rollback).
+        """
+        result = _Unbinding()
+        pending = dict(targets)
+        left: dict[str, Exception] = {}
+        for _ in range(REMOVE_ROUNDS):
+            not_found, retryable, fatal = self._remove_round(pending, result, stop_on_error=stop_on_error)
+            if fatal:
+                result.fatal = next(iter(fatal.values()))
+                result.left = fatal
+                return result
+            doubtful = {**not_found, **retryable}
+            if not doubtful:
+                return result
+            known = {number: pending[number] for number in doubtful}
+            try:
+                live = _index_live(self.client.list_numbers(self.instance_id), known)
+            except NotFoundError:
+                result.done.extend(doubtful)  # the instance is gone, and every binding in it
+                return result
+            except CccError as err:
+                err.annotate("listing the instance to confirm which numbers are still bound")
+                result.fatal = err
+                result.left = dict.fromkeys(doubtful, err)
+                return result
+            result.done.extend(number for number in doubtful if number not in live)
+            pending = {number: live[number].phone_number_id for number in doubtful if number in live}
+            left = {number: doubtful[number] for number in pending}
+            if not pending:
+                return result
+            _log.info(
+                "CCC instance %s still lists %d of the numbers being unbound; removing them again",
+                self.instance_id, len(pending),
+            )
+        for number, last in left.items():
+            if isinstance(last, NotFoundError):
+                left[number] = CccError(
+                    f"removing phone number {number} (PhoneNumberId {pending[number]}) from CCC "
+                    f"instance {self.instance_id}",
+                    f"RemovePhoneNumber answered {last.code} ({last.message}) in each of {REMOVE_ROUNDS} "
+                    "rounds, but the instance still lists the number as bound",
+                    request_id=last.request_id,
+                )
+        result.left = left
+        return result
+
+    def _remove_round(
+        self, targets: Mapping[str, str], result: _Unbinding, *, stop_on_error: bool
+    ) -> tuple[dict[str, NotFoundError], dict[str, CccError], dict[str, Exception]]:
+        """One concurrent round of removes: (not found, retries ran out, fatal), each by number."""
+        not_found: dict[str, NotFoundError] = {}
+        retryable: dict[str, CccError] = {}
+        fatal: dict[str, Exception] = {}
+        stop = threading.Event()
+        lock = threading.Lock()
+
+        def one(number: str, pid: str) -> None:
+            if stop.is_set():
+                return
+            try:
+                self.client.remove(self.instance_id, pid)
+            except NotFoundError as err:
+                _log.debug("phone number %s (%s): %s; a listing will tell", number, pid, err.code)
+                with lock:
+                    not_found[number] = err
+                return
+            except (ThrottledError, TransportError) as err:
+                err.annotate(f"phone number {number}")
+                with lock:
+                    retryable[number] = err
+                return
+            except Exception as err:  # the API refused it, or a bug: fatal either way
+                if isinstance(err, CccError):
+                    err.annotate(f"phone number {number}")
+                with lock:
+                    fatal[number] = err
+                if stop_on_error:
+                    stop.set()
+                return
+            with lock:
+                result.done.append(number)
+
+        for future in [self.pool.submit(one, n, pid) for n, pid in sorted(targets.items())]:
+            future.result()
+        return not_found, retryable, fatal
 
     def remove_all(self, removes: Sequence[Remove]) -> None:
-        self.run_all([partial(_discard, self.remove, r.number, r.phone_number_id) for r in removes])
+        if not removes:
+            return
+        outcome = self.unbind({r.number: r.phone_number_id for r in removes}, stop_on_error=True)
+        if outcome.fatal is not None:
+            self.errors.append(outcome.fatal)
+        elif outcome.left:
+            self.errors.extend(_distinct(outcome.left.values()))
 
     # -- adds --------------------------------------------------------------------------------
 
@@ -200,8 +320,11 @@ class _Operation:
                 return
             self._send(chunk, label)
 
-    def _send(self, chunk: AddBatch, label: str) -> None:
-        """One AddBulkPhoneNumbers call for `chunk`, split or reconciled as the answers require."""
+    def _send(self, chunk: AddBatch, label: str, first: tuple[ApiError, int] | None = None) -> None:
+        """One AddBulkPhoneNumbers call for `chunk`, split or reconciled as the answers require.
+
+        `first` is the parameter refusal (and the size it refused) that this chunk was split from.
+        """
         resends = 0
         while not self._stop.is_set():
             with self._lock:
@@ -209,7 +332,7 @@ class _Operation:
             if len(chunk.numbers) > size:
                 # Another batch learnt a smaller cap while this one waited.
                 for part in rebatch([chunk], size):
-                    self._send(part, label)
+                    self._send(part, label, first)
                 return
             try:
                 outcome = self.client.add_bulk(self.instance_id, chunk.numbers, chunk.settings)
@@ -218,12 +341,10 @@ class _Operation:
                 if smaller >= len(chunk.numbers):
                     err.annotate(label)
                     raise
-                with self._lock:
-                    self.batch_size = min(self.batch_size, smaller)
-                _log.info(
-                    "CCC instance %s refused %d numbers in one call (%s); sending at most %d per call",
-                    self.instance_id, len(chunk.numbers), err.reason, smaller,
-                )
+                self._shrink(smaller, err)
+                continue
+            except InvalidParameterError as err:
+                chunk, first = self._after_refusal(chunk, label, first, err)
                 continue
             except CccError as err:
                 if not err.outcome_unknown:
@@ -240,7 +361,50 @@ class _Operation:
                 chunk = AddBatch(chunk.settings, missing)
                 continue
             self._record(chunk, outcome, label)
+            if first is not None:
+                with self._lock:
+                    self.size_confirmed = True
             return
+
+    def _after_refusal(
+        self, chunk: AddBatch, label: str, first: tuple[ApiError, int] | None, err: InvalidParameterError
+    ) -> tuple[AddBatch, tuple[ApiError, int]]:
+        """A parameter refusal of `chunk`: split it (the chunk to send next), or raise.
+
+        The service's cap and the code it refuses a larger batch with are undocumented, so a
+        parameter refusal of several numbers may be about their count: the batch is split once. If
+        the smaller batch is refused too and no smaller call has been accepted yet, one number alone
+        tells a size limit (accepted: keep splitting) from a bad parameter (refused: fail with both
+        answers).
+        """
+        if first is None:
+            if len(chunk.numbers) == 1:
+                err.annotate(label)
+                raise err
+            self._shrink(reduced_batch_size(len(chunk.numbers)), err)
+            return chunk, (err, len(chunk.numbers))
+        if len(chunk.numbers) == 1:
+            raise SplitRefusedError(
+                f"{err.action}, {label}", first=first[0], first_size=first[1], retry=err, retry_size=1
+            ) from err
+        with self._lock:
+            confirmed = self.size_confirmed
+        size = len(chunk.numbers)
+        if not confirmed:
+            self._send(AddBatch(chunk.settings, chunk.numbers[:1]), label, first)
+            chunk = AddBatch(chunk.settings, chunk.numbers[1:])
+        self._shrink(reduced_batch_size(size), err)
+        return chunk, first
+
+    def _shrink(self, smaller: int, err: ApiError) -> None:
+        """Send at most `smaller` numbers per call from now on in this operation."""
+        with self._lock:
+            self.batch_size = min(self.batch_size, smaller)
+            size = self.batch_size
+        _log.info(
+            "CCC instance %s refused a batch (%s); sending at most %d numbers per call",
+            self.instance_id, err.reason, size,
+        )
 
     def _reconcile(self, chunk: AddBatch, label: str, err: CccError) -> tuple[str, ...]:
         """After an add with an unknown outcome: what the listing shows bound is done; the rest is missing."""
@@ -326,27 +490,24 @@ class _Operation:
                 left.update(dict.fromkeys(unsure, why))
             else:
                 targets.update({n: live[n].phone_number_id for n in unsure if n in live})
-        undone: list[str] = []
-        lock = threading.Lock()
-
-        def undo(number: str, pid: str) -> None:
-            try:
-                self.remove(number, pid)
-            except CccError as err:
-                with lock:
-                    left[number] = f"PhoneNumberId {pid}: {err}"
-                return
-            with lock:
-                undone.append(number)
-
-        for future in [self.pool.submit(undo, n, pid) for n, pid in sorted(targets.items())]:
-            future.result()
+        outcome = self.unbind(targets, stop_on_error=False) if targets else _Unbinding()
+        for number, last in outcome.left.items():
+            left[number] = f"PhoneNumberId {targets[number]}: {last}"
+        undone = sorted(n for n in outcome.done if n not in left)
         if undone or left:
             _log.info(
                 "rolled back in CCC instance %s: %d numbers unbound again, %d could not be",
                 self.instance_id, len(undone), len(left),
             )
         return undone, left
+
+
+def _distinct(errors: Iterable[Exception]) -> list[Exception]:
+    """The errors, one per distinct message (a hundred identical throttling refusals read as one)."""
+    seen: dict[str, Exception] = {}
+    for err in errors:
+        seen.setdefault(str(err), err)
+    return list(seen.values())
 
 
 # ------------------------------------------------------------------------------------------------
@@ -357,20 +518,28 @@ def _runtime(runtime: RuntimeConfig | None) -> RuntimeConfig:
     return runtime if runtime is not None else current()
 
 
-def _listing_key(rt: RuntimeConfig, instance_id: str) -> ListingKey:
+def _listing_key(rt: RuntimeConfig, client: CccClient, instance_id: str) -> ListingKey:
     key_id = rt.credentials.access_key_id if rt.credentials is not None else ""
-    return (rt.endpoint().url, key_id, instance_id)
+    return (client.endpoint.url, key_id, instance_id)
 
 
 @contextmanager
-def _writing(rt: RuntimeConfig, instance_id: str) -> Iterator[None]:
+def _writing(key: ListingKey) -> Iterator[None]:
     """Around every write to an instance: shared listings from before (or during) it stop counting."""
-    key = _listing_key(rt, instance_id)
     _listings.note_write(key)
     try:
         yield
     finally:
         _listings.note_write(key)
+
+
+def _where(rt: RuntimeConfig, client: CccClient) -> str:
+    key = rt.credentials
+    who = (
+        f"the AccessKey {key.access_key_id} from {key.source}" if key is not None
+        else "the default credential chain's AccessKey"
+    )
+    return f"at {client.endpoint.url} for {who}"
 
 
 def converge(
@@ -384,9 +553,12 @@ def converge(
 
     `owned` maps the numbers this binding owns (none for a create) to their last known
     PhoneNumberId (None when unknown). `operation` (``create`` / ``update``) is used in messages.
-    Returns every desired number as bound now. On failure, unbinds what this call bound (best
-    effort) and raises :class:`ApplyError`; a number already bound but not owned raises
-    :class:`OwnershipError` before any write unless ``spec.adopt_existing``.
+    Returns every desired number as bound now. Before any write it raises
+    :class:`UnknownInstanceError` for an instance that does not exist, :class:`MissingReferenceError`
+    when the writes refer to a contact flow or skill group the instance lacks, and
+    :class:`OwnershipError` for a number already bound but not owned unless ``spec.adopt_existing``.
+    On a failure after writes began, unbinds what this call bound (best effort) and raises
+    :class:`ApplyError`.
     """
     rt = _runtime(runtime)
     settings = rt.settings
@@ -396,26 +568,37 @@ def converge(
         f"{'creating' if operation == 'create' else 'updating'} the binding of "
         f"{plural(len(spec.numbers), 'phone number')} to CCC instance {instance_id}"
     )
-    live = _index_live(client.list_numbers(instance_id), owned)
-    live_numbers = _live_numbers(live)
-    conflicts = find_conflicts(live_numbers, spec.numbers, owned)
-    if conflicts and not spec.adopt_existing:
-        raise OwnershipError(action, {c.number: c.phone_number_id for c in conflicts})
-    # Adopted numbers are owned from now on: compute_plan brings their settings to the desired ones.
-    effective_owned: Collection[str] = set(owned) | {c.number for c in conflicts}
-    plan: Plan = compute_plan(live_numbers, spec.numbers, effective_owned, Limits(settings.batch_size))
-    _log.info(
-        "%s of CCC instance %s: %s%s", operation, instance_id, plan.summary,
-        f" (adopting {len(conflicts)})" if conflicts else "",
-    )
-    if not plan.is_empty:
-        with _writing(rt, instance_id), ThreadPoolExecutor(
-            settings.max_concurrency, thread_name_prefix="ccc-apply"
-        ) as pool:
-            op = _Operation(client, instance_id, settings, pool)
-            _apply(op, plan, action, operation)
-            live.update(op.added)
-            live.update(op.modified)
+    key = _listing_key(rt, client, instance_id)
+    refs = preflight.references(spec.numbers)
+    with ThreadPoolExecutor(settings.max_concurrency, thread_name_prefix="ccc-apply") as pool:
+        # The preflight's reads go out with the listing: one round trip before planning, not three.
+        catalog = preflight.start(pool, client, key, refs)
+        try:
+            listing = client.list_numbers(instance_id)
+        except NotFoundError as err:
+            raise UnknownInstanceError(
+                action, instance_id=instance_id, where=_where(rt, client), cause=err
+            ) from err
+        live = _index_live(listing, owned)
+        live_numbers = _live_numbers(live)
+        conflicts = find_conflicts(live_numbers, spec.numbers, owned)
+        if conflicts and not spec.adopt_existing:
+            raise OwnershipError(action, {c.number: c.phone_number_id for c in conflicts})
+        # Adopted numbers are owned from now on: compute_plan brings their settings to the desired ones.
+        effective_owned: Collection[str] = set(owned) | {c.number for c in conflicts}
+        plan: Plan = compute_plan(live_numbers, spec.numbers, effective_owned, Limits(settings.batch_size))
+        _log.info(
+            "%s of CCC instance %s: %s%s", operation, instance_id, plan.summary,
+            f" (adopting {len(conflicts)})" if conflicts else "",
+        )
+        if not plan.is_empty:
+            written = (*plan.added_numbers, *(m.number for m in plan.modifies))
+            preflight.check(action, refs.only(written), catalog)
+            with _writing(key):
+                op = _Operation(client, instance_id, settings, pool)
+                _apply(op, plan, action, operation)
+                live.update(op.added)
+                live.update(op.modified)
     missing = [number for number in spec.numbers if number not in live]
     if missing:  # pragma: no cover - every phase either binds its numbers or raises
         raise CccError(action, f"not bound after all: {', '.join(missing)}")
@@ -450,7 +633,9 @@ def read_live(
     rt = _runtime(runtime)
     client = CccClient(rt)
     try:
-        listing = _listings.get(_listing_key(rt, instance_id), partial(client.list_numbers, instance_id))
+        listing = _listings.get(
+            _listing_key(rt, client, instance_id), partial(client.list_numbers, instance_id)
+        )
     except NotFoundError:
         _log.info("CCC instance %s does not exist any more", instance_id)
         return {}
@@ -461,46 +646,37 @@ def read_live(
 def unbind(
     instance_id: str, owned: Mapping[str, str | None], *, runtime: RuntimeConfig | None = None
 ) -> None:
-    """Unbind every owned number, concurrently; one that is gone already counts as done.
+    """Unbind every owned number that is still bound; what is gone already costs no call.
 
-    Removes by the stored PhoneNumberId; a number whose id is stale (NotFound) or unknown is looked
-    up by number in one listing. Never touches another number.
+    One listing finds the owned numbers still bound (by PhoneNumberId, else by number); only those
+    are removed, concurrently, at the process's request rate, with doubtful outcomes confirmed by
+    another listing (:meth:`_Operation.unbind`). A rerun after a failure does only what is left.
+    Never touches another number. An instance that does not exist any more has nothing bound.
     """
     rt = _runtime(runtime)
     client = CccClient(rt)
     action = f"deleting the binding of {plural(len(owned), 'phone number')} to CCC instance {instance_id}"
-    stale: list[str] = [number for number, pid in owned.items() if not pid]
-    lock = threading.Lock()
-    with _writing(rt, instance_id), ThreadPoolExecutor(
+    try:
+        listing = client.list_numbers(instance_id)
+    except NotFoundError:
+        _log.info("CCC instance %s does not exist any more: nothing to unbind", instance_id)
+        return
+    live = _index_live(listing, owned)
+    targets = {number: live[number].phone_number_id for number in sorted(owned) if number in live}
+    if not targets:
+        _log.info("none of the %d numbers is bound in CCC instance %s any more", len(owned), instance_id)
+        return
+    with _writing(_listing_key(rt, client, instance_id)), ThreadPoolExecutor(
         rt.settings.max_concurrency, thread_name_prefix="ccc-delete"
     ) as pool:
         op = _Operation(client, instance_id, rt.settings, pool)
-
-        def by_id(number: str, pid: str) -> None:
-            if not op.remove(number, pid):
-                with lock:
-                    stale.append(number)
-
-        op.run_all([partial(by_id, n, pid) for n, pid in sorted(owned.items()) if pid])
-        if stale and not op.failed:
-            _unbind_by_number(op, sorted(stale))
-        if op.failed:
-            raise ApplyError(action, errors=op.errors, operation="delete") from op.errors[0]
-    _log.info("deleted the binding of %d numbers to CCC instance %s", len(owned), instance_id)
-
-
-def _unbind_by_number(op: _Operation, numbers: Sequence[str]) -> None:
-    """Numbers without a valid PhoneNumberId: one listing finds the ones still bound, then remove them."""
-    try:
-        live = _index_live(op.client.list_numbers(op.instance_id), {})
-    except NotFoundError:
-        return  # the instance is gone, and every binding in it
-    except CccError as err:
-        op.errors.append(err)
-        return
-    targets = [(number, live[number].phone_number_id) for number in numbers if number in live]
-    op.run_all([partial(_discard, op.remove, number, pid) for number, pid in targets])
-
-
-def _discard(call: Callable[[str, str], object], number: str, pid: str) -> None:
-    call(number, pid)
+        outcome = op.unbind(targets, stop_on_error=True)
+    if outcome.fatal is not None:
+        raise ApplyError(action, errors=[outcome.fatal], operation="delete") from outcome.fatal
+    if outcome.left:
+        errors = _distinct(outcome.left.values())
+        raise ApplyError(action, errors=errors, operation="delete") from errors[0]
+    _log.info(
+        "deleted the binding of %d numbers to CCC instance %s (%d were bound)",
+        len(owned), instance_id, len(targets),
+    )

@@ -1,4 +1,5 @@
-"""One ListPhoneNumbers per instance shared by the reads (refresh) of one provider process.
+"""Listings shared within one provider process: an instance's bindings for reads, its contact flows
+and skill groups for the write preflight.
 
 A refresh reads every binding, and the engine runs those reads in parallel; the bindings of one
 instance would each list the same instance. Here concurrent and back-to-back reads of an instance
@@ -10,9 +11,11 @@ share one listing (single flight), under two rules that keep them honest:
 * a listing is served for at most ``max_age`` seconds after it began, so a long-lived process still
   sees changes made elsewhere.
 
-Create and update never use it: they plan against a fresh listing of their own.
+Create and update never use :data:`shared`: they plan against a fresh listing of their own. They do
+share :data:`contact_flows` and :data:`skill_groups` (``preflight.py``): the provider never writes
+those, so one listing per instance serves every binding of an ``up`` (the age bound still applies).
 
-Owns the cache and its rules only. Must not call the API itself (the caller passes the fetch) or
+Owns the caches and their rules only. Must not call the API itself (the caller passes the fetch) or
 hold credentials: entries are keyed by endpoint URL, access key id and instance id.
 """
 
@@ -25,9 +28,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from .client import BoundNumber
+    from .client import BoundNumber, ContactFlow, SkillGroup
 
-__all__ = ["DEFAULT_MAX_AGE_SECONDS", "ListingKey", "SharedListings", "shared"]
+__all__ = [
+    "DEFAULT_MAX_AGE_SECONDS",
+    "ListingKey",
+    "SharedListings",
+    "clear",
+    "contact_flows",
+    "shared",
+    "skill_groups",
+]
 
 T = TypeVar("T")
 
@@ -115,3 +126,13 @@ class SharedListings(Generic[T]):
 #: provider. Cleared by ``configure()``; kept here, not in the executor, so that configure (which
 #: runs in every preview) does not import the client.
 shared: SharedListings[tuple[BoundNumber, ...]] = SharedListings()
+
+#: Each instance's contact flows and skill groups, for the preflight of writes (``preflight.py``).
+contact_flows: SharedListings[tuple[ContactFlow, ...]] = SharedListings()
+skill_groups: SharedListings[tuple[SkillGroup, ...]] = SharedListings()
+
+
+def clear() -> None:
+    """Forget every shared listing of this process (``configure()``: maybe another endpoint or account)."""
+    for cache in (shared, contact_flows, skill_groups):
+        cache.clear()

@@ -44,8 +44,12 @@ class Edit:
     #: The binding whose diff shows the change, and the lines `preview --diff` prints for it.
     binding: str
     diff: tuple[str, ...]
-    #: The API calls of the up that applies it.
-    calls: Mapping[str, int]
+    #: The API calls of the up that applies it, besides the listing and the preflight's reads (one each).
+    writes: Mapping[str, int]
+
+    @property
+    def calls(self) -> dict[str, int]:
+        return {"ListPhoneNumbers": 1, "ListContactFlows": 1, "ListSkillGroups": 1, **self.writes}
 
 
 @dataclass(frozen=True)
@@ -60,9 +64,22 @@ class Expected:
     edit: Edit
 
     @property
+    def instances(self) -> int:
+        return len({instance for instance, _ in self.bindings.values()})
+
+    @property
     def create_calls(self) -> dict[str, int]:
-        """1 ListPhoneNumbers per binding plus the batches."""
-        return {"ListPhoneNumbers": len(self.bindings), "AddBulkPhoneNumbers": len(self.batches)}
+        """1 ListPhoneNumbers per binding, the preflight's reads once per instance, and the batches.
+
+        (Every example names contact flows and skill groups, so each instance's are listed once in
+        the provider process: preflight.py.)
+        """
+        return {
+            "ListPhoneNumbers": len(self.bindings),
+            "ListContactFlows": self.instances,
+            "ListSkillGroups": self.instances,
+            "AddBulkPhoneNumbers": len(self.batches),
+        }
 
     @property
     def total(self) -> int:
@@ -104,7 +121,7 @@ PROJECTS: dict[str, Expected] = {
                 whole("-", "02160660002", WELCOME, [demo.DEFAULT_SKILL_GROUP_ID], "Bidirection"),
                 whole("+", "02160660003", WELCOME, [demo.DEFAULT_SKILL_GROUP_ID], "Bidirection"),
             ),
-            {"ListPhoneNumbers": 1, "RemovePhoneNumber": 1, "AddBulkPhoneNumbers": 1},
+            {"RemovePhoneNumber": 1, "AddBulkPhoneNumbers": 1},
         ),
     ),
     # Three groups of settings: ten 400 numbers (Inbound, IVR), five sales and five support lines.
@@ -120,7 +137,7 @@ PROJECTS: dict[str, Expected] = {
                     sorted([demo.SUPPORT_SKILL_GROUP_ID, demo.DEFAULT_SKILL_GROUP_ID]), "Bidirection",
                 )
             ),
-            {"ListPhoneNumbers": 1, "AddBulkPhoneNumbers": 1},
+            {"AddBulkPhoneNumbers": 1},
         ),
     ),
     # One binding per team, sorted by team: 200 + 300 + 500 numbers, 2 + 3 + 5 calls.
@@ -131,7 +148,7 @@ PROJECTS: dict[str, Expected] = {
         Edit(
             "numbers.csv", "02160660201,sales\n", "", "team-sales",
             numbers_diff(whole("-", "02160660201", WELCOME, [demo.SALES_SKILL_GROUP_ID], "Bidirection")),
-            {"ListPhoneNumbers": 1, "RemovePhoneNumber": 1},
+            {"RemovePhoneNumber": 1},
         ),
     ),
     "multi-instance": Expected(
@@ -146,7 +163,7 @@ PROJECTS: dict[str, Expected] = {
                     "Bidirection",
                 )
             ),
-            {"ListPhoneNumbers": 1, "AddBulkPhoneNumbers": 1},
+            {"AddBulkPhoneNumbers": 1},
         ),
     ),
 }
@@ -312,14 +329,15 @@ def test_example_previews_ups_idles_edits_and_destroys_with_exact_api_calls(
     ccc_emulator.clear_journal()
 
     owned = sum(len(r["outputs"]["phone_number_ids"]) for r in bindings_in(project).values())
-    assert owned == expected.total + edit.calls.get("AddBulkPhoneNumbers", 0) - edit.calls.get(
+    assert owned == expected.total + edit.writes.get("AddBulkPhoneNumbers", 0) - edit.writes.get(
         "RemovePhoneNumber", 0
     )
 
     destroy = project.run("destroy", "--yes")
 
     assert destroy.ok, destroy.text
-    assert count(ccc_emulator) == {"RemovePhoneNumber": owned}
+    # Each delete lists its instance once, then removes what is still bound.
+    assert count(ccc_emulator) == {"ListPhoneNumbers": len(expected.bindings), "RemovePhoneNumber": owned}
     assert all_bindings(ccc_emulator) == before
     assert bindings_in(project) == {}
 

@@ -95,8 +95,11 @@ def test_the_readme_shows_what_the_cli_prints_for_the_example_pull_request(
     assert ccc_emulator.journal == []  # the preview made no CCC call
 
     engine.run(["up", "--yes"], cwd=project)
+    # The listing and the preflight's checks that the flows and skill groups exist, then the writes.
     assert Counter(e.action for e in ccc_emulator.journal) == {
         "ListPhoneNumbers": 1,
+        "ListContactFlows": 1,
+        "ListSkillGroups": 1,
         "RemovePhoneNumber": 1,
         "AddBulkPhoneNumbers": 1,
         "ModifyPhoneNumber": 1,

@@ -9,6 +9,10 @@ state keeps the checked inputs and the outputs separately, as the engine does.
 from __future__ import annotations
 
 import asyncio
+import http.client
+import http.server
+import threading
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -153,9 +157,13 @@ def make_engine() -> Iterator[MakeEngine]:
     configure() installs the settings process-wide; the previous configuration is restored afterwards.
     """
 
-    def make(emu: Emulator, **extra: str) -> Engine:
+    def make(emu: Emulator, *, via: str | None = None, **extra: str) -> Engine:
+        """``via``: another endpoint URL in front of ``emu`` (a recording proxy)."""
         provider = PhoneNumberBindingProvider()
-        configure(provider, stack_config(emu, **extra))
+        raw = stack_config(emu, **extra)
+        if via is not None:
+            raw["ccc:endpoint"] = via
+        configure(provider, raw)
         return Engine(provider, emu)
 
     with ccc_config.installed(ccc_config.RuntimeConfig()):
@@ -166,3 +174,119 @@ def make_engine() -> Iterator[MakeEngine]:
 def engine(ccc_emulator: Emulator, make_engine: MakeEngine) -> Engine:
     """An engine on a provider configured to the emulator with the demo key and instant retries."""
     return make_engine(ccc_emulator)
+
+
+# -- an independent HTTP proxy in front of the emulator ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeenRequest:
+    """One request as it crossed the proxy, before the emulator saw it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    form: dict[str, str]
+
+    @property
+    def action(self) -> str:
+        return self.query.get("Action") or self.headers.get("x-acs-action", "")
+
+
+class RecordingProxy:
+    """A plain HTTP relay to the emulator that records every request and counts requests in flight.
+
+    It knows nothing of this project: it parses what arrives as any HTTP server would. ``hold(action,
+    n, timeout)`` makes requests of that action wait until ``n`` of them are in flight (or until
+    ``timeout`` seconds passed), so a test can see how many a client really has in flight at once.
+    """
+
+    def __init__(self, upstream: Emulator) -> None:
+        self.upstream = upstream
+        self.seen: list[SeenRequest] = []
+        self._lock = threading.Condition()
+        self._in_flight: dict[str, int] = {}
+        self.max_in_flight: dict[str, int] = {}
+        self._holds: dict[str, tuple[int, float]] = {}
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                proxy._relay(self)
+
+            def do_POST(self) -> None:
+                proxy._relay(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
+                                        daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def hold(self, action: str, until_in_flight: int, timeout: float) -> None:
+        self._holds[action] = (until_in_flight, timeout)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _relay(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        body = handler.rfile.read(int(handler.headers.get("Content-Length", "0")))
+        target = urllib.parse.urlsplit(handler.path)
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        form = dict(urllib.parse.parse_qsl(body.decode(), keep_blank_values=True)) if (
+            headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+        ) else {}
+        seen = SeenRequest(handler.command, target.path,
+                           dict(urllib.parse.parse_qsl(target.query, keep_blank_values=True)), headers, form)
+        action = seen.action
+        with self._lock:
+            self.seen.append(seen)
+            self._in_flight[action] = self._in_flight.get(action, 0) + 1
+            self.max_in_flight[action] = max(self.max_in_flight.get(action, 0), self._in_flight[action])
+            self._lock.notify_all()
+            if action in self._holds:
+                wanted, timeout = self._holds[action]
+                self._lock.wait_for(lambda: self._in_flight[action] >= wanted, timeout)
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", self.upstream.port, timeout=30)
+            try:
+                conn.request(handler.command, handler.path, body=body,
+                             headers={k: v for k, v in handler.headers.items() if k.lower() != "connection"})
+                answer = conn.getresponse()
+                payload = answer.read()
+            except (ConnectionError, http.client.HTTPException):
+                handler.close_connection = True  # the emulator dropped it: so does the proxy
+                return
+            finally:
+                conn.close()
+            handler.send_response(answer.status)
+            for name, value in answer.getheaders():
+                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                    handler.send_header(name, value)
+            handler.send_header("Content-Length", str(len(payload)))
+            handler.end_headers()
+            handler.wfile.write(payload)
+        finally:
+            with self._lock:
+                self._in_flight[action] -= 1
+
+
+@pytest.fixture
+def recording_proxy(ccc_emulator: Emulator) -> Iterator[RecordingProxy]:
+    """A RecordingProxy in front of the test's emulator."""
+    proxy = RecordingProxy(ccc_emulator)
+    try:
+        yield proxy
+    finally:
+        proxy.close()

@@ -39,13 +39,19 @@ def assert_outputs_match_emulator(engine: Engine, state: State) -> None:
 # -- create ------------------------------------------------------------------------------------------
 
 
-def test_create_250_numbers_makes_one_list_and_three_bulk_adds(engine: Engine) -> None:
-    """250 numbers with one set of settings take 1 ListPhoneNumbers and 3 AddBulkPhoneNumbers calls."""
+def test_create_250_numbers_makes_one_list_one_flow_check_and_three_bulk_adds(engine: Engine) -> None:
+    """250 numbers with one set of settings: 1 ListPhoneNumbers, 1 ListContactFlows, 3 AddBulkPhoneNumbers.
+
+    The flow listing is the preflight (issue 11.3): the binding refers to a contact flow and no
+    skill group, so ListSkillGroups is not called.
+    """
     state = engine.create(binding(landlines(0, 250)))
     assert engine.calls("ListPhoneNumbers") == 1
+    assert engine.calls("ListContactFlows") == 1
+    assert engine.calls("ListSkillGroups") == 0
     assert engine.calls("AddBulkPhoneNumbers") == 3
     assert engine.calls("AddPhoneNumber") == 0
-    assert engine.calls() == 4
+    assert engine.calls() == 5
     assert sorted(engine.added_per_call()) == [50, 100, 100]
     assert sorted(engine.bound()) == landlines(0, 250)
     assert_outputs_match_emulator(engine, state)
@@ -299,7 +305,7 @@ def test_read_of_a_vanished_instance_drops_the_resource(engine: Engine) -> None:
 
 
 def test_delete_unbinds_owned_numbers_only_and_gone_counts_as_done(engine: Engine) -> None:
-    """delete unbinds the owned numbers (gone or re-bound ones included) and leaves all others alone."""
+    """delete unbinds the owned numbers still bound (re-bound ones included) and leaves all others alone."""
     state = engine.create(binding(landlines(0, 5)))
     other_pid = engine.emu.bind(demo.landline(100), INSTANCE)
     engine.emu.unbind(demo.landline(0))  # gone already
@@ -307,21 +313,23 @@ def test_delete_unbinds_owned_numbers_only_and_gone_counts_as_done(engine: Engin
     engine.emu.bind(demo.landline(1), INSTANCE)  # re-bound out of band: its stored id is stale
     engine.emu.clear_journal()
     engine.delete(state)
-    # 5 removes by stored id (2 answer NotFound), 1 listing for the stale one, 1 remove by its new id.
-    assert (engine.calls("RemovePhoneNumber"), engine.calls("ListPhoneNumbers")) == (6, 1)
+    # One listing first (issue 10.1): the gone number costs no call, the three still bound are removed
+    # by their stored ids and the re-bound one by the id the listing shows.
+    assert (engine.calls("RemovePhoneNumber"), engine.calls("ListPhoneNumbers")) == (4, 1)
+    assert [e.code for e in engine.emu.journal] == ["OK"] * 5
     assert engine.bound() == {demo.landline(100): engine.bound()[demo.landline(100)]}
     assert engine.bound()[demo.landline(100)]["phone_number_id"] == other_pid
     assert sorted(engine.bound(demo.DEMO_INSTANCE_2_ID)) == [demo.PREBOUND_NUMBER]
 
 
 def test_delete_after_everything_is_gone_succeeds(engine: Engine) -> None:
-    """Deleting a binding whose numbers are all unbound already is done without error."""
+    """Deleting a binding whose numbers are all unbound already costs one listing and no remove."""
     state = engine.create(binding(landlines(0, 3)))
     for n in landlines(0, 3):
         engine.emu.unbind(n)
     engine.emu.clear_journal()
     engine.delete(state)
-    assert (engine.calls("RemovePhoneNumber"), engine.calls("ListPhoneNumbers")) == (3, 1)
+    assert (engine.calls("RemovePhoneNumber"), engine.calls("ListPhoneNumbers")) == (0, 1)
 
 
 def test_delete_with_outputs_marshalled_without_ids_looks_numbers_up(engine: Engine) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import http.server
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -19,9 +20,19 @@ import pytest
 from alibabacloud_credentials.utils import auth_util
 
 from ccc_emulator import Emulator, demo
+from ccc_emulator.journal import JournalEntry
 from ccc_numbers import client as client_module
 from ccc_numbers import embedded
-from ccc_numbers.client import AddBulkOutcome, BoundNumber, CccClient, TokenBucket, instant_retries
+from ccc_numbers import retry as retry_module
+from ccc_numbers.client import (
+    AddBulkOutcome,
+    BoundNumber,
+    CccClient,
+    ContactFlow,
+    SkillGroup,
+    probe,
+    resolve_endpoint,
+)
 from ccc_numbers.config import (
     Credentials,
     Endpoint,
@@ -34,11 +45,13 @@ from ccc_numbers.errors import (
     BatchTooLargeError,
     ConfigurationError,
     InvalidInputError,
+    InvalidParameterError,
     NotFoundError,
     ThrottledError,
     TransportError,
 )
 from ccc_numbers.models import Settings, Usage
+from ccc_numbers.retry import TokenBucket, instant_retries
 
 INSTANCE = demo.DEMO_INSTANCE_ID
 DEMO_CREDS = Credentials(demo.DEMO_ACCESS_KEY_ID, demo.DEMO_ACCESS_KEY_SECRET)
@@ -47,6 +60,17 @@ WELCOME = Settings(
     Usage.BIDIRECTION, demo.WELCOME_FLOW_ID, (demo.SALES_SKILL_GROUP_ID, demo.DEFAULT_SKILL_GROUP_ID)
 )
 PLAIN = Settings(Usage.INBOUND)
+#: The common parameters of a v1 (HMAC-SHA1) RPC request, which the generated SDK puts in the query
+#: (ccc-api.md §1); the journal drops only Signature and SecurityToken.
+V1_COMMON = frozenset({
+    "Action", "Format", "Version", "Timestamp", "SignatureNonce", "SignatureMethod", "SignatureVersion",
+    "AccessKeyId",
+})
+
+
+def business_params(entry: JournalEntry) -> dict[str, str]:
+    """A journaled request's own parameters, without the v1 common ones."""
+    return {key: value for key, value in entry.params.items() if key not in V1_COMMON}
 
 
 def runtime_for(
@@ -87,8 +111,8 @@ def test_instant_retry_blocks_ending_out_of_order_stay_instant_until_the_last(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Two blocks that end in the order they began (two threads): the first to end undoes nothing."""
-    testing = client_module._Testing()
-    monkeypatch.setattr(client_module, "_testing", testing)
+    testing = retry_module._Testing()
+    monkeypatch.setattr(retry_module, "_testing", testing)
     first, second = instant_retries(), instant_retries()
     first.__enter__()
     second.__enter__()
@@ -106,8 +130,9 @@ def test_list_numbers_of_an_instance_without_bindings_is_empty(
 ) -> None:
     """ListPhoneNumbers is sent with OutboundOnly=false and an empty answer maps to ()."""
     assert client.list_numbers(INSTANCE) == ()
-    assert [(e.action, dict(e.params)) for e in ccc_emulator.journal] == [
-        ("ListPhoneNumbers", {"InstanceId": INSTANCE, "OutboundOnly": "false"})
+    assert [(e.action, business_params(e)) for e in ccc_emulator.journal] == [
+        # The generated SDK sends booleans as Python prints them (ccc-api.md §1).
+        ("ListPhoneNumbers", {"InstanceId": INSTANCE, "OutboundOnly": "False"})
     ]
 
 
@@ -156,7 +181,7 @@ def test_add_bulk_binds_and_sends_flattened_lists(client: CccClient, ccc_emulato
         first, number=demo.landline(2), phone_number_id=live[demo.landline(2)], description="Ali Telecom"
     )
     assert outcome == AddBulkOutcome(bound=(first, second), used=(), arrears=(), failed=())
-    assert [dict(e.params) for e in ccc_emulator.journal] == [{
+    assert [business_params(e) for e in ccc_emulator.journal] == [{
         "InstanceId": INSTANCE, "PhoneNumber.1": demo.landline(1), "PhoneNumber.2": demo.landline(2),
         "Usage": "Bidirection", "ContactFlowId": demo.WELCOME_FLOW_ID,
         "SkillGroupId.1": demo.DEFAULT_SKILL_GROUP_ID, "SkillGroupId.2": demo.SALES_SKILL_GROUP_ID,
@@ -166,7 +191,7 @@ def test_add_bulk_binds_and_sends_flattened_lists(client: CccClient, ccc_emulato
 def test_add_bulk_without_flow_or_groups_sends_neither(client: CccClient, ccc_emulator: Emulator) -> None:
     """Absent settings are left out of the request rather than sent empty."""
     client.add_bulk(INSTANCE, [demo.landline(3)], PLAIN)
-    assert [dict(e.params) for e in ccc_emulator.journal] == [
+    assert [business_params(e) for e in ccc_emulator.journal] == [
         {"InstanceId": INSTANCE, "PhoneNumber.1": demo.landline(3), "Usage": "Inbound"}
     ]
 
@@ -195,7 +220,7 @@ def test_modify_replaces_the_settings(client: CccClient, ccc_emulator: Emulator)
         allow_outbound=True, test_only=False, remaining_time=0, description="Ali Telecom",
         contact_flow_name="Welcome", skill_group_names=("Default", "Sales"),
     )
-    assert [dict(e.params) for e in ccc_emulator.journal] == [{
+    assert [business_params(e) for e in ccc_emulator.journal] == [{
         "InstanceId": INSTANCE, "PhoneNumberId": pid, "Usage": "Bidirection",
         "ContactFlowId": demo.WELCOME_FLOW_ID,
         "SkillGroupId.1": demo.DEFAULT_SKILL_GROUP_ID, "SkillGroupId.2": demo.SALES_SKILL_GROUP_ID,
@@ -220,6 +245,72 @@ def test_remove_unbinds_then_reports_not_found(client: CccClient, ccc_emulator: 
         f"'{pid}' does not exist (HTTP 404, request id {err.request_id})"
     )
     assert ccc_emulator.calls("RemovePhoneNumber") == 2
+
+
+def test_list_contact_flows_and_skill_groups_map_ids_and_names(
+    client: CccClient, ccc_emulator: Emulator
+) -> None:
+    """ListContactFlows and ListSkillGroups come back as ids, names (and flow types), one call each."""
+    assert client.list_contact_flows(INSTANCE) == (
+        ContactFlow(demo.WELCOME_FLOW_ID, "Welcome", "Mainflow"),
+        ContactFlow(demo.IVR_FLOW_ID, "IVR main menu", "Mainflow"),
+        ContactFlow(demo.AFTER_HOURS_FLOW_ID, "After hours", "Mainflow"),
+    )
+    assert client.list_skill_groups(INSTANCE) == (
+        SkillGroup(demo.DEFAULT_SKILL_GROUP_ID, "Default"),
+        SkillGroup(demo.SALES_SKILL_GROUP_ID, "Sales"),
+        SkillGroup(demo.SUPPORT_SKILL_GROUP_ID, "Support"),
+    )
+    assert [(e.action, business_params(e)) for e in ccc_emulator.journal] == [
+        ("ListContactFlows", {"InstanceId": INSTANCE}),
+        ("ListSkillGroups", {"InstanceId": INSTANCE}),
+    ]
+
+
+def test_every_call_is_a_v1_signed_rpc_request_like_the_generated_clients(
+    client: CccClient, ccc_emulator: Emulator
+) -> None:
+    """Each of the six calls carries the v1 common parameters, HMAC-SHA1, as the generated SDK sends them."""
+    pid = ccc_emulator.bind(demo.landline(40), INSTANCE)
+    client.list_numbers(INSTANCE)
+    client.add_bulk(INSTANCE, [demo.landline(41)], WELCOME)
+    client.modify(INSTANCE, pid, PLAIN)
+    client.remove(INSTANCE, pid)
+    client.list_contact_flows(INSTANCE)
+    client.list_skill_groups(INSTANCE)
+    entries = ccc_emulator.journal
+    assert [e.action for e in entries] == [
+        "ListPhoneNumbers", "AddBulkPhoneNumbers", "ModifyPhoneNumber", "RemovePhoneNumber",
+        "ListContactFlows", "ListSkillGroups",
+    ]
+    for entry in entries:
+        common = {key: value for key, value in entry.params.items() if key in V1_COMMON}
+        assert set(common) == V1_COMMON
+        assert (common["Action"], common["Format"], common["Version"]) == (entry.action, "json", "2017-07-05")
+        assert (common["SignatureMethod"], common["SignatureVersion"]) == ("HMAC-SHA1", "1.0")
+        assert common["AccessKeyId"] == demo.DEMO_ACCESS_KEY_ID
+        assert re.fullmatch(r"[0-9a-f]{32}", common["SignatureNonce"])
+        assert entry.ok
+
+
+def test_probe_reads_the_gateway_answer_and_its_date(ccc_emulator: Emulator) -> None:
+    """An unsigned GET / gets the gateway's MissingSignature and a Date within a second or two of ours."""
+    found = probe(emu_endpoint(ccc_emulator))
+    assert (found.http_status, found.code) == (400, "MissingSignature")
+    assert found.server_time is not None
+    assert abs(found.server_time - found.local_time) < 2.0  # Date has whole seconds
+    assert [(e.action, e.code) for e in ccc_emulator.journal] == [("", "MissingSignature")]
+
+
+def test_probe_of_a_closed_port_is_a_transport_error() -> None:
+    """Nothing listening: one TransportError naming the URL, not applied."""
+    endpoint = Endpoint(f"127.0.0.1:{free_port()}", "http")
+    with pytest.raises(TransportError) as caught:
+        probe(endpoint, timeout_seconds=2)
+    assert caught.value.outcome_unknown is False
+    assert str(caught.value) == (
+        f"probing {endpoint.url}: no answer from {endpoint.url}: [Errno 111] Connection refused"
+    )
 
 
 # -- errors translated -----------------------------------------------------------------------------
@@ -249,12 +340,13 @@ def test_unknown_contact_flow_is_not_found(client: CccClient) -> None:
     )
 
 
-def test_invalid_parameter_is_invalid_input(client: CccClient, ccc_emulator: Emulator) -> None:
-    """A 400 number with Bidirection → InvalidParameter 400 → InvalidInputError, sent once."""
+def test_invalid_parameter_is_invalid_parameter(client: CccClient, ccc_emulator: Emulator) -> None:
+    """A 400 number with Bidirection → InvalidParameter 400 → InvalidParameterError, sent once."""
     with pytest.raises(InvalidInputError) as caught:
         client.add_bulk(INSTANCE, [demo.toll_free(1)], Settings(Usage.BIDIRECTION))
     err = caught.value
-    assert type(err) is InvalidInputError
+    # A parameter refusal, which the executor may answer by splitting a batch (issue 11.2).
+    assert type(err) is InvalidParameterError
     assert (err.code, err.message, err.http_status) == (
         "InvalidParameter",
         f'The specified parameter "Usage" is not valid. The 400 number {demo.toll_free(1)} can only be '
@@ -270,7 +362,7 @@ def test_unknown_access_key_is_invalid_input_not_not_found(ccc_emulator: Emulato
     with pytest.raises(InvalidInputError) as caught:
         bad.remove(INSTANCE, "some-id")
     err = caught.value
-    assert not isinstance(err, NotFoundError)
+    assert not isinstance(err, (NotFoundError, InvalidParameterError))
     assert (err.code, err.http_status) == ("InvalidAccessKeyId.NotFound", 404)
     assert err.message == "Specified access key is not found."
 
@@ -283,6 +375,7 @@ def test_wrong_secret_is_signature_mismatch(ccc_emulator: Emulator) -> None:
         bad.list_numbers(INSTANCE)
     assert caught.value.code == "SignatureDoesNotMatch"
     assert caught.value.http_status == 400
+    assert not isinstance(caught.value, InvalidParameterError)  # splitting a batch cannot help
     assert caught.value.message.startswith("Specified signature is not matched with our calculation.")
     assert str(caught.value).endswith(
         "). The AccessKey from stack config (AccessKeyId LTAI5tCccEmulatorDemo01) was refused: check "
@@ -466,7 +559,7 @@ def test_unknown_outcome_sticks_through_later_throttling(
         if not ccc_emulator.faults():
             ccc_emulator.inject("throttling", action="ModifyPhoneNumber")
 
-    monkeypatch.setattr(client_module, "_retry_sleep", throttle_from_now_on)
+    monkeypatch.setattr(retry_module, "_sleep", throttle_from_now_on)
     with pytest.raises(ThrottledError) as caught:
         c.modify(INSTANCE, pid, WELCOME)
     assert (caught.value.attempts, caught.value.outcome_unknown) == (3, True)
@@ -764,8 +857,8 @@ def test_embedded_emulator_starts_once_and_keeps_state(tmp_path: Path) -> None:
         Credentials(demo.DEMO_ACCESS_KEY_ID, demo.DEMO_ACCESS_KEY_SECRET, None, "emulator demo key"),
     )
     try:
-        first = runtime.endpoint()
-        assert runtime.endpoint() == first
+        first = resolve_endpoint(runtime.settings)
+        assert resolve_endpoint(runtime.settings) == first
         assert first.protocol == "http"
         assert first.is_loopback
         assert state.exists()
@@ -773,7 +866,7 @@ def test_embedded_emulator_starts_once_and_keeps_state(tmp_path: Path) -> None:
         assert [b.number for b in outcome.bound] == [demo.landline(30)]
         embedded.stop_all()
         assert embedded.running() == {}
-        second = runtime.endpoint()
+        second = resolve_endpoint(runtime.settings)
         assert [b.number for b in CccClient(runtime).list_numbers(INSTANCE)] == [demo.landline(30)]
         assert embedded.running() == {str(state.resolve()): second}
     finally:
@@ -785,7 +878,7 @@ def test_embedded_start_is_thread_safe(tmp_path: Path) -> None:
     runtime = RuntimeConfig(ProviderSettings(embedded=True, embedded_state_path=str(tmp_path / "s.db")))
     try:
         with ThreadPoolExecutor(8) as pool:
-            endpoints = set(pool.map(lambda _: runtime.endpoint(), range(8)))
+            endpoints = set(pool.map(lambda _: resolve_endpoint(runtime.settings), range(8)))
         assert len(endpoints) == 1
         assert list(embedded.running().values()) == list(endpoints)
     finally:

@@ -14,21 +14,26 @@ from ccc_emulator import Emulator, demo
 from ccc_numbers.errors import (
     ApplyError,
     BatchTooLargeError,
+    MissingReferenceError,
     NotFoundError,
     OwnershipError,
     PartialFailureError,
+    SplitRefusedError,
     ThrottledError,
     TransportError,
+    UnknownInstanceError,
 )
+from ccc_numbers.retry import instant_retries
 
 if TYPE_CHECKING:
-    from conftest import Engine, MakeEngine
+    from conftest import Engine, MakeEngine, RecordingProxy
 
 INSTANCE = demo.DEMO_INSTANCE_ID
 WELCOME = demo.WELCOME_FLOW_ID
 IVR = demo.IVR_FLOW_ID
 ADD = "AddBulkPhoneNumbers"
 LIST = "ListPhoneNumbers"
+REMOVE = "RemovePhoneNumber"
 
 
 def landlines(start: int, stop: int) -> list[str]:
@@ -59,10 +64,13 @@ def serial(ccc_emulator: Emulator, make_engine: MakeEngine) -> Engine:
 # -- a failed create leaves nothing bound --------------------------------------------------------------
 
 
-def test_create_failing_in_second_batch_on_a_missing_flow_unbinds_the_first(serial: Engine) -> None:
-    """Batch 2 refers to a contact flow that does not exist: batch 1 is unbound again, nothing stays."""
+def test_create_failing_in_second_batch_on_a_vanished_flow_unbinds_the_first(serial: Engine) -> None:
+    """Batch 2's contact flow vanishes after the preflight: batch 1 is unbound again, nothing stays."""
     numbers: dict[str, Any] = {n: {} for n in landlines(0, 100)}
-    numbers.update({n: {"contact_flow_id": "zz_missingFlow"} for n in landlines(100, 150)})
+    numbers.update({n: {"contact_flow_id": IVR} for n in landlines(100, 150)})
+    # Deleted in the console between the preflight and the second add, as the service would say it.
+    serial.emu.inject("throttling", action=ADD, skip=1, times=1, code="NotExist.ContactFlow",
+                      message=f"Contact flow '{IVR}' does not exist")
     with pytest.raises(ApplyError) as caught:
         serial.create(binding(numbers))
     [cause] = caught.value.errors
@@ -77,6 +85,88 @@ def test_create_failing_in_second_batch_on_a_missing_flow_unbinds_the_first(seri
     assert caught.value.rolled_back == tuple(landlines(0, 100))
     assert (serial.calls(ADD), serial.calls("RemovePhoneNumber")) == (2, 100)
     assert serial.bound() == {}
+
+
+# -- the preflight: nothing is written for a flow, skill group or instance that does not exist ------
+
+
+def test_a_mistyped_flow_fails_the_create_before_any_write(engine: Engine) -> None:
+    """A flow id the instance lacks: one error naming it, its numbers and the flows there are; 0 writes."""
+    numbers: dict[str, Any] = {n: {} for n in landlines(0, 100)}
+    numbers.update({n: {"contact_flow_id": "8Cvg_0mcsm6k"} for n in landlines(100, 107)})
+    with pytest.raises(MissingReferenceError) as caught:
+        engine.create(binding(numbers))
+    assert str(caught.value) == (
+        f"creating the binding of 107 phone numbers to CCC instance {INSTANCE}: contact flow 8Cvg_0mcsm6k "
+        "(used by 7 phone numbers: 02160660100, 02160660101, 02160660102, 02160660103, 02160660104 and 2 "
+        "more) does not exist in this instance; it has 3 contact flows: 8Cvg_0mcsm6K (Welcome), "
+        "ivr_AfterHrs01 (After hours), ivr_MainMenu01 (IVR main menu). Nothing was changed"
+    )
+    assert caught.value.missing_flows == {"8Cvg_0mcsm6k": tuple(landlines(100, 107))}
+    assert engine.write_calls() == 0
+    assert sorted(e.action for e in engine.emu.journal) == ["ListContactFlows", LIST]
+
+
+def test_missing_flows_and_skill_groups_are_reported_together(engine: Engine) -> None:
+    """Two bad flows and a bad skill group in one update: all three named at once, nothing written."""
+    state = engine.create(binding(landlines(0, 3)))
+    engine.emu.clear_journal()
+    numbers: dict[str, Any] = {
+        demo.landline(0): {"contact_flow_id": "no-such-flow"},
+        demo.landline(1): {},
+        demo.landline(2): {"skill_group_ids": ["sg-typo", demo.SALES_SKILL_GROUP_ID]},
+        demo.landline(3): {"contact_flow_id": "zz"},
+    }
+    with pytest.raises(MissingReferenceError) as caught:
+        engine.update(state, binding(numbers))
+    assert caught.value.reason == (
+        "contact flows no-such-flow (used by 1 phone number: 02160660000) and zz (used by 1 phone number: "
+        "02160660003) do not exist in this instance; it has 3 contact flows: 8Cvg_0mcsm6K (Welcome), "
+        "ivr_AfterHrs01 (After hours), ivr_MainMenu01 (IVR main menu); skill group sg-typo (used by 1 "
+        "phone number: 02160660002) does not exist in this instance; it has 3 skill groups: "
+        "3f3ceb0d-d6b6-4c97-af20-f3daf04f90e0 (Default), 9a7c1e52-5b1d-4f0e-8d3a-2f6b7c8d9e01 (Sales), "
+        "b2e4f6a8-1c3d-4e5f-9a7b-0c2d4e6f8a02 (Support). Nothing was changed"
+    )
+    assert engine.write_calls() == 0
+    assert sorted(engine.bound()) == landlines(0, 3)
+
+
+def test_an_unknown_instance_gets_one_clear_message_and_no_write(engine: Engine) -> None:
+    """A mistyped instance id: one sentence naming it, the endpoint and the key, and the settings to check."""
+    with pytest.raises(UnknownInstanceError) as caught:
+        engine.create({**binding(landlines(0, 3)), "instance_id": "d278629c-c687-4aa3-b044-4fe9b012e7ee"})
+    err = caught.value
+    assert str(err) == (
+        "creating the binding of 3 phone numbers to CCC instance d278629c-c687-4aa3-b044-4fe9b012e7ee: CCC "
+        f"instance d278629c-c687-4aa3-b044-4fe9b012e7ee does not exist at {engine.emu.url} for the AccessKey "
+        "LTAI5tCccEmulatorDemo01 from stack config (NotExist.Instance: Call center instance "
+        "'d278629c-c687-4aa3-b044-4fe9b012e7ee' does not exist); check instance_id, and ccc:region or "
+        "ccc:endpoint: an instance is found only through its own region's endpoint. Nothing was changed"
+    )
+    assert err.request_id is not None
+    assert engine.write_calls() == 0
+
+
+def test_the_preflight_lists_flows_and_groups_once_per_instance_for_many_bindings(engine: Engine) -> None:
+    """Three creates in one instance and one in another: one ListContactFlows and ListSkillGroups each."""
+    for start in (0, 10, 20):
+        engine.create(binding(landlines(start, start + 5), skill_group_ids=[demo.SALES_SKILL_GROUP_ID]))
+    engine.create({"instance_id": demo.DEMO_INSTANCE_2_ID, "numbers": landlines(30, 33),
+                   "contact_flow_id": demo.INSTANCE_2_FLOW_ID})
+    assert {a: engine.calls(a) for a in (LIST, "ListContactFlows", "ListSkillGroups", ADD)} == {
+        LIST: 4, "ListContactFlows": 2, "ListSkillGroups": 1, ADD: 4,
+    }
+
+
+def test_an_update_that_only_changes_usage_skips_the_preflight_when_nothing_is_referenced(
+    engine: Engine,
+) -> None:
+    """A binding with no flow and no skill group needs no ListContactFlows or ListSkillGroups."""
+    plain = {"instance_id": INSTANCE, "numbers": landlines(0, 3), "usage": "Outbound"}
+    state = engine.create(plain)
+    engine.update(state, {**plain, "usage": "Inbound"})
+    assert (engine.calls("ListContactFlows"), engine.calls("ListSkillGroups")) == (0, 0)
+    assert engine.calls("ModifyPhoneNumber") == 3
 
 
 def test_create_throttled_past_its_budget_in_batch_two_unbinds_batch_one(serial: Engine) -> None:
@@ -256,7 +346,8 @@ def test_number_bound_in_this_instance_between_list_and_add_names_its_id(engine:
             engine.create(binding(landlines(0, 3)))
     finally:
         racer.join()
-    assert [e.action for e in engine.emu.journal][:2] == [LIST, ADD]  # bound between these two calls
+    # Bound between these two calls (the preflight's flow listing runs beside the first).
+    assert [e.action for e in engine.emu.journal if e.action != "ListContactFlows"][:2] == [LIST, ADD]
     assert caught.value.rejected == {
         raced: f"already bound in this CCC instance as PhoneNumberId {pids[0]} but not owned by this binding "
         "(adopt_existing=True takes it over, for example after an interrupted run)"
@@ -369,18 +460,72 @@ def test_refusal_of_a_single_number_is_not_split_further(serial: Engine) -> None
 # -- concurrency ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("concurrency", "low", "high"), [("4", 0.0, 0.7), ("1", 0.8, 60.0)])
+@pytest.mark.parametrize(("concurrency", "in_flight"), [("4", 4), ("1", 1)])
 def test_batches_run_with_bounded_concurrency(
-    ccc_emulator: Emulator, make_engine: MakeEngine, concurrency: str, low: float, high: float
+    ccc_emulator: Emulator,
+    make_engine: MakeEngine,
+    recording_proxy: RecordingProxy,
+    concurrency: str,
+    in_flight: int,
 ) -> None:
-    """Four 200 ms batches take about 200 ms with maxConcurrency 4 and at least 800 ms with 1."""
-    engine = make_engine(ccc_emulator, maxConcurrency=concurrency)
-    ccc_emulator.inject("latency", action=ADD, ms=200)
-    started = time.monotonic()
+    """Four batches: all four in flight at once with maxConcurrency 4, one at a time with 1.
+
+    The proxy holds each add until four are in flight (or 0.3 s passed), so four concurrent calls
+    meet there however slow the machine is, and serial calls are never more than one.
+    """
+    engine = make_engine(ccc_emulator, via=recording_proxy.url, maxConcurrency=concurrency)
+    recording_proxy.hold(ADD, until_in_flight=4, timeout=0.3)
     engine.create(binding(landlines(0, 400)))
-    elapsed = time.monotonic() - started
-    assert low <= elapsed < high
+    assert recording_proxy.max_in_flight[ADD] == in_flight
     assert engine.calls(ADD) == 4
+    assert sorted(engine.bound()) == landlines(0, 400)
+
+
+# -- refusals of a batch that name no size -------------------------------------------------------------
+
+
+def test_a_cap_refused_with_another_code_is_found_by_splitting(make_engine: MakeEngine) -> None:
+    """Cap 40 refused as InvalidParameter with no number in the message: 200 numbers still all bind once."""
+    with Emulator(max_batch_size=40, batch_cap_code="InvalidParameter",
+                  batch_cap_message="Too many phone numbers in one request.") as emu:
+        engine = make_engine(emu, maxConcurrency="1")
+        state = engine.create(binding(landlines(0, 200)))
+        assert add_outcomes(engine) == [
+            (100, "InvalidParameter"), (50, "InvalidParameter"),  # split once, refused again
+            (1, "OK"),  # one number alone is accepted: the refusals were about size
+            (25, "OK"), (24, "OK"), (25, "OK"), (25, "OK"), *[(25, "OK")] * 4,
+        ]
+        assert sorted(applied_adds(emu)) == landlines(0, 200)
+        assert sorted(state.outputs["phone_number_ids"]) == landlines(0, 200)
+
+
+def test_a_parameter_refusal_that_is_not_about_size_fails_with_both_answers(serial: Engine) -> None:
+    """Every add refused as InvalidParameter: split once, one number alone, then one error saying both."""
+    message = 'The specified parameter "PhoneNumber" is not valid.'
+    serial.emu.inject("throttling", action=ADD, code="InvalidParameter", message=message)
+    with pytest.raises(ApplyError) as caught:
+        serial.create(binding(landlines(0, 6)))
+    [cause] = caught.value.errors
+    assert isinstance(cause, SplitRefusedError)
+    assert (cause.first.code, cause.first_size, cause.retry_size) == ("InvalidParameter", 6, 1)
+    first_id = cause.first.request_id
+    assert str(cause) == (
+        f"adding 1 phone number to CCC instance {INSTANCE}, batch 1/1: the service refused 6 phone numbers "
+        f"in one call (InvalidParameter: {message}; request id {first_id}), and refused it alone when sent "
+        f"again: InvalidParameter: {message} (HTTP 400, request id {cause.request_id})"
+    )
+    assert add_outcomes(serial) == [(6, "InvalidParameter"), (3, "InvalidParameter"), (1, "InvalidParameter")]
+    assert serial.bound() == {}
+
+
+def test_a_parameter_refusal_of_one_number_is_not_retried(serial: Engine) -> None:
+    """A single number refused as InvalidParameter cannot be split: the create fails with that answer."""
+    serial.emu.inject("throttling", action=ADD, code="InvalidParameter", message="Bad number.")
+    with pytest.raises(ApplyError) as caught:
+        serial.create(binding(landlines(0, 1)))
+    [cause] = caught.value.errors
+    assert type(cause).__name__ == "InvalidParameterError"
+    assert add_outcomes(serial) == [(1, "InvalidParameter")]
 
 
 # -- delete --------------------------------------------------------------------------------------------
@@ -400,3 +545,103 @@ def test_delete_failure_names_the_number_and_keeps_going_no_further(serial: Engi
     )
     assert serial.calls("RemovePhoneNumber") == 1
     assert sorted(serial.bound()) == landlines(0, 3)
+
+
+def default_retries(emu: Emulator, make_engine: MakeEngine) -> Engine:
+    """An engine with the default retry settings (6 attempts, 200 ms doubling to 10 s, 120 s budget).
+
+    Waits are skipped (``instant_retries``, autouse) but count towards the budget as if slept.
+    """
+    return make_engine(emu, retryBaseDelayMs="200", retryMaxDelayMs="10000")
+
+
+@pytest.fixture(autouse=True)
+def instant() -> Iterator[list[float]]:
+    with instant_retries() as waits:
+        yield waits
+
+
+@pytest.mark.parametrize("rng_seed", [0, 1, 2])
+def test_delete_of_500_numbers_converges_under_30_percent_throttling(
+    make_engine: MakeEngine, rng_seed: int
+) -> None:
+    """Every action throttled 30% of the time: one delete unbinds all 500, each number removed once."""
+    with Emulator(rng_seed=rng_seed) as emu:
+        engine = default_retries(emu, make_engine)
+        state = engine.create(binding(landlines(0, 500)))
+        emu.clear_journal()
+        emu.inject("throttling", probability=0.3)
+        engine.delete(state)
+        assert engine.bound() == {}
+        applied = [e.params["PhoneNumberId"] for e in emu.journal if e.action == REMOVE and e.ok]
+        assert sorted(applied) == sorted(state.outputs["phone_number_ids"].values())
+        refused = [e.code for e in emu.journal if not e.ok]
+        assert set(refused) == {"Throttling.User"}
+        assert emu.calls(REMOVE) == 500 + refused.count("Throttling.User") - sum(
+            1 for e in emu.journal if e.action == LIST and not e.ok
+        )
+        # One listing, and a second one only if a remove was still throttled after its 6 attempts.
+        throttled_out = any(
+            sum(1 for e in emu.journal if e.action == REMOVE and e.params["PhoneNumberId"] == pid) > 6
+            for pid in state.outputs["phone_number_ids"].values()
+        )
+        assert sum(1 for e in emu.journal if e.action == LIST and e.ok) == (2 if throttled_out else 1)
+
+
+@pytest.mark.parametrize("rng_seed", [0, 1, 2])
+def test_delete_of_500_numbers_converges_under_throttling_and_5xx(
+    make_engine: MakeEngine, rng_seed: int
+) -> None:
+    """30% throttling, 10% 503 before applying and 5% 500 after applying: one delete still unbinds all."""
+    with Emulator(rng_seed=rng_seed) as emu:
+        engine = default_retries(emu, make_engine)
+        state = engine.create(binding(landlines(0, 500)))
+        emu.clear_journal()
+        emu.inject("throttling", probability=0.3)
+        emu.inject("service_unavailable", probability=0.1)
+        emu.inject("internal_error", probability=0.05, applied=True)
+        engine.delete(state)
+        assert engine.bound() == {}
+        applied = [e.params["PhoneNumberId"] for e in emu.journal if e.action == REMOVE and e.ok]
+        assert sorted(applied) == sorted(state.outputs["phone_number_ids"].values())  # each once
+        # A remove applied but answered 500 is sent again and meets "not found": a listing confirms it.
+        not_found = [e for e in emu.journal if e.action == REMOVE and e.code == "NotExist.PhoneNumber"]
+        assert not_found
+        assert sum(1 for e in emu.journal if e.action == LIST and e.ok) == 2
+
+
+def test_a_rerun_of_a_failed_delete_removes_only_what_is_left(serial: Engine) -> None:
+    """A delete stopped by a refusal after 200 removes: the rerun lists once and removes the other 100."""
+    state = serial.create(binding(landlines(0, 300)))
+    serial.emu.clear_journal()
+    serial.emu.inject("throttling", action=REMOVE, skip=200, times=1, code="Forbidden.RAM",
+                      message="User not authorized to operate on the specified resource.")
+    with pytest.raises(ApplyError):
+        serial.delete(state)
+    assert len(serial.bound()) == 100
+    serial.emu.clear_journal()
+    serial.delete(state)  # the engine still has the old outputs: all 300 numbers
+    assert (serial.calls(LIST), serial.calls(REMOVE)) == (1, 100)
+    assert [e.code for e in serial.emu.journal] == ["OK"] * 101
+    assert serial.bound() == {}
+
+
+def test_not_found_counts_as_done_only_when_the_listing_agrees(serial: Engine) -> None:
+    """A remove answered "not found" for a number still listed bound is removed again, then fails clearly."""
+    state = serial.create(binding(landlines(0, 1)))
+    pid = state.outputs["phone_number_ids"][demo.landline(0)]
+    serial.emu.clear_journal()
+    # The service says "not found" for a binding that exists (an undocumented code's other meaning).
+    serial.emu.inject("throttling", action=REMOVE, code="NotExist.PhoneNumber",
+                      message=f"Phone number '{pid}' does not exist")
+    with pytest.raises(ApplyError) as caught:
+        serial.delete(state)
+    assert str(caught.value) == (
+        f"deleting the binding of 1 phone number to CCC instance {INSTANCE}: removing phone number "
+        f"{demo.landline(0)} (PhoneNumberId {pid}) from CCC instance {INSTANCE}: RemovePhoneNumber answered "
+        f"NotExist.PhoneNumber (Phone number '{pid}' does not exist) in each of 3 rounds, but the instance "
+        "still lists the number as bound"
+    )
+    # 1 listing, then per round: the removes and a confirming listing.
+    assert [e.action for e in serial.emu.journal] == [LIST, *[REMOVE, LIST] * 3]
+    assert sorted(serial.bound()) == landlines(0, 1)

@@ -15,10 +15,11 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from ccc_emulator import Emulator, demo
 from ccc_numbers import PhoneNumberBindingProvider, config
-from ccc_numbers.client import CccClient, instant_retries
+from ccc_numbers.client import CccClient
 from ccc_numbers.config import Credentials, Endpoint, ProviderSettings, RetryPolicy, RuntimeConfig
 from ccc_numbers.errors import CccError, ConfigurationError, InvalidInputError, TransportError, scrub
 from ccc_numbers.models import Settings, Usage
+from ccc_numbers.retry import instant_retries
 
 SECRET = "wrong-secret-ZX81-never-print"
 TOKEN = "sts-token-QL7-never-print"

@@ -82,8 +82,10 @@ def test_up_lists_once_and_adds_in_batches_of_100_per_binding(
     run = stack.up()
 
     assert run.ok, run.text
-    # The preview pass made no call: these are all the calls of both passes.
-    assert count(ccc_emulator) == {"ListPhoneNumbers": 2, "AddBulkPhoneNumbers": math.ceil(n / 100) + 1}
+    # One listing per binding, and one check that its contact flow exists (no skill groups named).
+    assert count(ccc_emulator) == {
+        "ListPhoneNumbers": 2, "ListContactFlows": 2, "AddBulkPhoneNumbers": math.ceil(n / 100) + 1,
+    }
     assert actions(ccc_emulator)[0] == "ListPhoneNumbers"
     per_call = [len(sent_numbers(e)) for e in entries(ccc_emulator, "AddBulkPhoneNumbers")]
     assert sorted(per_call) == sorted([100] * (n // 100) + ([n % 100] if n % 100 else []) + [3])
@@ -301,8 +303,10 @@ def test_refresh_shows_exactly_the_drift_and_the_next_up_repairs_it(
     up = stack.up()
 
     assert up.ok, up.text
-    # Each binding lists the instance and adds what it misses; kept also re-flows its number.
-    assert count(ccc_emulator) == {"ListPhoneNumbers": 2, "AddBulkPhoneNumbers": 2, "ModifyPhoneNumber": 1}
+    # Each binding lists the instance (and checks its flow) and adds what it misses; kept re-flows one.
+    assert count(ccc_emulator) == {
+        "ListPhoneNumbers": 2, "ListContactFlows": 2, "AddBulkPhoneNumbers": 2, "ModifyPhoneNumber": 1,
+    }
     adds = sorted(sent_numbers(e) for e in entries(ccc_emulator, "AddBulkPhoneNumbers"))
     assert adds == sorted([[unbound], lost_numbers])
     live = bound(ccc_emulator)
@@ -370,6 +374,7 @@ def test_destroy_unbinds_the_stacks_numbers_and_leaves_every_other_binding_alone
     assert run.changes == {"delete": 3}
     removes = [e.params["PhoneNumberId"] for e in entries(ccc_emulator, "RemovePhoneNumber")]
     assert sorted(removes) == sorted(owned_ids.values())
-    assert count(ccc_emulator)["RemovePhoneNumber"] == 6
+    # Each delete lists its instance once and removes only what is still bound.
+    assert count(ccc_emulator) == {"ListPhoneNumbers": 2, "RemovePhoneNumber": 6}
     assert sorted(ccc_emulator.bindings(), key=lambda b: b["number"]) == before
     assert stack.resources() == []

@@ -24,12 +24,6 @@ PACKAGES = {
     "ccc_emulator": Path(ccc_emulator.__file__).parent,
 }
 
-#: The one cycle known when this test was written, which another branch removes (issue 13.2:
-#: resolve the endpoint where the client is built). Delete this expectation when that branch is
-#: merged: the test below fails until then, so that it cannot be forgotten.
-CYCLE_BEING_REMOVED_ON_ANOTHER_BRANCH = frozenset({"ccc_numbers.config", "ccc_numbers.embedded"})
-
-
 def _modules() -> dict[str, Path]:
     """Every module of both packages by its dotted name (a package by its own name)."""
     found = {}
@@ -114,10 +108,7 @@ def test_the_import_graph_of_provider_has_no_cycle() -> None:
     graph = _graph()
     assert graph["ccc_numbers.binding"] >= {"ccc_numbers.validation", "ccc_numbers.models"}  # read right
     cycles = _cycles(graph)
-    assert cycles - {CYCLE_BEING_REMOVED_ON_ANOTHER_BRANCH} == set()
-    assert CYCLE_BEING_REMOVED_ON_ANOTHER_BRANCH in cycles, (
-        "the config ⇄ embedded cycle is gone: delete CYCLE_BEING_REMOVED_ON_ANOTHER_BRANCH"
-    )
+    assert cycles == set()
 
 
 def test_no_module_imports_another_modules_private_names() -> None:

@@ -96,7 +96,7 @@ def test_an_invalid_input_in_a_fresh_process_gets_its_exact_message() -> None:
 def test_the_sdk_probe_would_notice_an_import() -> None:
     """The same probe sees the SDK once the client is really imported (the test above can fail)."""
     code = (
-        "import sys; from ccc_numbers import client; client._sdk(); "
+        "import sys; from ccc_numbers import client; client.load_sdk(); "
         f"print(sorted(n for n in sys.modules if n.split('.')[0] in {set(SDK_MODULES)!r}))"
     )
     proc = subprocess.run(
@@ -104,3 +104,4 @@ def test_the_sdk_probe_would_notice_an_import() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "alibabacloud_tea_openapi" in proc.stdout
+
