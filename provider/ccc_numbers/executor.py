@@ -21,7 +21,12 @@ Owns, for one operation (create, update, read, delete):
   ``plan.reduced_batch_size`` names, and that smaller size holds for the rest of the operation; a
   batch refused with another parameter error is split once and sent again, and refused again it
   fails with both answers (``SplitRefusedError``);
-* the context in error messages (``batch 2/3``, the phone number behind a PhoneNumberId);
+* the context in error messages (``batch 2/3``, the phone number behind a PhoneNumberId), and
+  which refused numbers another binding of this run gives up (``handover.py``) or already carry
+  the declared settings, so that the refusal gives the right advice;
+* interrupted runs: before its first add an operation records what it is about to bind, and a
+  declared number bound but not owned is taken over when such a record of a run that is gone
+  lists it with the settings it still has (``intents.py``);
 * telling ``listing.shared`` about every write, before and after, so that reads (which share one
   listing per instance) never see an instance older than this process's own last write.
 
@@ -39,8 +44,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 
-from . import preflight
+from . import handover, intents, preflight
 from .client import AddBulkOutcome, BoundNumber, CccClient
 from .config import ProviderSettings, RuntimeConfig, current
 from .errors import (
@@ -582,8 +588,20 @@ def converge(
         live = _index_live(listing, owned)
         live_numbers = _live_numbers(live)
         conflicts = find_conflicts(live_numbers, spec.numbers, owned)
-        if conflicts and not spec.adopt_existing:
-            raise OwnershipError(action, {c.number: c.phone_number_id for c in conflicts})
+        # Numbers a killed run of this project bound, as it recorded them (intents.py), are ours.
+        resumed, vouching = intents.resumable(
+            Path.cwd(), instance_id, {c.number: c.settings for c in conflicts}
+        )
+        refused = [c for c in conflicts if c.number not in resumed]
+        if refused and not spec.adopt_existing:
+            raise OwnershipError(
+                action,
+                {c.number: c.phone_number_id for c in refused},
+                declared_settings={c.number for c in refused if c.settings == spec.numbers[c.number]},
+                released=handover.released(instance_id, [c.number for c in refused]),
+            )
+        if resumed:
+            _log.info("taking over %d numbers an interrupted run of this binding bound", len(resumed))
         # Adopted numbers are owned from now on: compute_plan brings their settings to the desired ones.
         effective_owned: Collection[str] = set(owned) | {c.number for c in conflicts}
         plan: Plan = compute_plan(live_numbers, spec.numbers, effective_owned, Limits(settings.batch_size))
@@ -594,11 +612,14 @@ def converge(
         if not plan.is_empty:
             written = (*plan.added_numbers, *(m.number for m in plan.modifies))
             preflight.check(action, refs.only(written), catalog)
-            with _writing(key):
+            about_to_bind = {number: spec.numbers[number] for number in plan.added_numbers}
+            with _writing(key), intents.recording(Path.cwd(), instance_id, about_to_bind):
                 op = _Operation(client, instance_id, settings, pool)
                 _apply(op, plan, action, operation)
                 live.update(op.added)
                 live.update(op.modified)
+        for intent in vouching:
+            intent.discard()  # its numbers are this binding's now
     missing = [number for number in spec.numbers if number not in live]
     if missing:  # pragma: no cover - every phase either binds its numbers or raises
         raise CccError(action, f"not bound after all: {', '.join(missing)}")

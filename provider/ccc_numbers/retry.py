@@ -85,15 +85,16 @@ def set_testing(instant: bool) -> None:
 def instant_retries() -> Iterator[list[float]]:
     """Make retry waits instant inside the block; yields the list of waits (seconds) that were skipped."""
     waits: list[float] = []
-    with _testing.lock:
-        _testing.depth += 1
-        _testing.recorders.append(waits)
+    testing = _testing  # the one entered is the one left, even if a test swaps the global meanwhile
+    with testing.lock:
+        testing.depth += 1
+        testing.recorders.append(waits)
     try:
         yield waits
     finally:
-        with _testing.lock:
-            _testing.recorders.remove(waits)
-            _testing.depth -= 1
+        with testing.lock:
+            testing.recorders.remove(waits)
+            testing.depth -= 1
 
 
 def _sleep(seconds: float) -> None:

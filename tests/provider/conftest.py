@@ -15,6 +15,7 @@ import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -148,6 +149,13 @@ def configure(provider: PhoneNumberBindingProvider, raw: Mapping[str, Any]) -> N
 
 
 MakeEngine = Callable[..., Engine]
+
+
+@pytest.fixture(autouse=True)
+def _in_a_project_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test runs in a folder of its own, as a provider host runs in its project's: the provider
+    writes its interrupted-run records and failure lists there (.ccc-numbers/), never in the checkout."""
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ccc_emulator import Emulator, demo
+from ccc_numbers import executor
 from ccc_numbers.errors import (
     ApplyError,
     BatchTooLargeError,
@@ -607,7 +608,11 @@ def test_delete_of_500_numbers_converges_under_throttling_and_5xx(
         # A remove applied but answered 500 is sent again and meets "not found": a listing confirms it.
         not_found = [e for e in emu.journal if e.action == REMOVE and e.code == "NotExist.PhoneNumber"]
         assert not_found
-        assert sum(1 for e in emu.journal if e.action == LIST and e.ok) == 2
+        # One listing first, one after the round that met "not found"; a remove still throttled after
+        # its retries costs another round. Which requests draw a fault depends on thread timing (four
+        # in flight), so the number of rounds may vary, never beyond the executor's bound.
+        listings = sum(1 for e in emu.journal if e.action == LIST and e.ok)
+        assert 2 <= listings <= 1 + executor.REMOVE_ROUNDS
 
 
 def test_a_rerun_of_a_failed_delete_removes_only_what_is_left(serial: Engine) -> None:
