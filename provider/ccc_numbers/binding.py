@@ -171,28 +171,15 @@ def _keep_numbers_without_settings(numbers: Any) -> Any:
     return numbers
 
 
-def _details(bound: BoundNumber) -> dict[str, Any]:
-    # Only facts not already in the outputs: the PhoneNumberId is in phone_number_ids and the flow and
-    # skill group ids are in numbers. Outputs cross the wire in every Diff, Update and Read, and at
-    # 10,000 numbers the repeats cost about a quarter of that marshalling.
-    details: dict[str, Any] = {
-        "trunks": bound.trunks,
-        "allow_outbound": bound.allow_outbound,
-        "test_only": bound.test_only,
-        "remaining_time": bound.remaining_time,
-        "description": bound.description,
-        "skill_group_names": list(bound.skill_group_names),
-    }
-    # None would be dropped by the engine anyway; leaving it out keeps outputs equal across a round trip.
-    if bound.contact_flow_name is not None:
-        details["contact_flow_name"] = bound.contact_flow_name
-    return details
-
-
 def _outputs(spec: BindingSpec, bound: Mapping[str, BoundNumber]) -> dict[str, Any]:
+    # The canonical inputs (later operations get only outputs, so they must carry what the binding
+    # declares) and each number's PhoneNumberId (the API's key for modify and remove). Nothing else:
+    # outputs cross the wire in every Diff, Update and Read and sit in state; the per-number facts
+    # once kept here (number_details: trunks, remaining time, names) were 44% of a 10,000-number
+    # state, changed with no Pulumi action (remaining time counts down) and belong to the instance,
+    # where `ccc-numbers doctor` and the console show them (README, Outputs).
     outs = canonical_dict(spec)
     outs["phone_number_ids"] = {number: bound[number].phone_number_id for number in spec.numbers}
-    outs["number_details"] = {number: _details(bound[number]) for number in spec.numbers}
     return outs
 
 
@@ -383,9 +370,6 @@ class PhoneNumberBinding(Resource, module="ccc", name="PhoneNumberBinding"):
     numbers: pulumi.Output[Any]
     #: ``{number: PhoneNumberId}``.
     phone_number_ids: pulumi.Output[dict[str, str]]
-    #: ``{number: {trunks, allow_outbound, test_only, remaining_time, description, contact_flow_name,
-    #: skill_group_names}}`` as the API reports them (ids are in ``numbers`` and ``phone_number_ids``).
-    number_details: pulumi.Output[dict[str, Any]]
 
     def __init__(
         self,
@@ -426,7 +410,6 @@ class PhoneNumberBinding(Resource, module="ccc", name="PhoneNumberBinding"):
             elsewhere = _declared.claim(resource_name, props["numbers"])
             if elsewhere is not None:
                 props[DECLARED_ELSEWHERE] = elsewhere
-        # Output-only properties, declared so that they become attributes; check drops them.
+        # The output-only property, declared so that it becomes an attribute; check drops it.
         props["phone_number_ids"] = None
-        props["number_details"] = None
         super().__init__(PhoneNumberBindingProvider(), resource_name, props, opts)

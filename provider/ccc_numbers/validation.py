@@ -86,6 +86,7 @@ __all__ = [
 ]
 
 #: Output-only properties: the resource declares them, so they may arrive in `news`; check drops them.
+#: (``number_details`` is no longer an output; state written before it was dropped still has it.)
 OUTPUT_KEYS: Final = frozenset({"phone_number_ids", "number_details"})
 #: The hidden input in which the resource's constructor names the numbers of this binding that
 #: another binding of the same program declared first (see `declared_numbers`); check refuses them.

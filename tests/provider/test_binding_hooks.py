@@ -53,13 +53,12 @@ def checked(news: dict[str, Any]) -> dict[str, Any]:
 
 
 def outputs_of(inputs: dict[str, Any]) -> dict[str, Any]:
-    """Outputs as state holds them after a create: the inputs plus per-number facts, marshalled."""
+    """Outputs as state holds them after a create: the inputs plus the PhoneNumberIds, marshalled."""
     numbers = inputs["numbers"]
     return _wire(
         {
             **inputs,
             "phone_number_ids": {n: f"id-{n}" for n in numbers},
-            "number_details": {n: {"trunks": 1, "test_only": False} for n in numbers},
             PROVIDER_KEY: "pickled",
         }
     )

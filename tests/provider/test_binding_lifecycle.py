@@ -57,8 +57,8 @@ def test_create_250_numbers_makes_one_list_one_flow_check_and_three_bulk_adds(en
     assert_outputs_match_emulator(engine, state)
 
 
-def test_create_outputs_hold_canonical_numbers_ids_and_details(engine: Engine) -> None:
-    """Outputs are the canonical inputs plus phone_number_ids and number_details from the API."""
+def test_create_outputs_hold_canonical_numbers_and_ids_only(engine: Engine) -> None:
+    """Outputs are the canonical inputs plus phone_number_ids: no per-number facts of the API."""
     n = demo.landline(0)
     state = engine.create(binding([n], skill_group_ids=[demo.SALES_SKILL_GROUP_ID]))
     pid = engine.bound()[n]["phone_number_id"]
@@ -68,17 +68,6 @@ def test_create_outputs_hold_canonical_numbers_ids_and_details(engine: Engine) -
         "numbers": {n: {"usage": "Bidirection", "contact_flow_id": WELCOME,
                         "skill_group_ids": [demo.SALES_SKILL_GROUP_ID]}},
         "phone_number_ids": {n: pid},
-        "number_details": {
-            n: {
-                "trunks": 2,
-                "allow_outbound": True,
-                "test_only": False,
-                "remaining_time": 0,
-                "description": "Ali Telecom",
-                "contact_flow_name": "Welcome",
-                "skill_group_names": ["Sales"],
-            }
-        },
     }
     assert state.id.startswith(f"{INSTANCE}/")
 
@@ -128,7 +117,6 @@ def test_mixed_update_makes_exactly_the_needed_calls(engine: Engine) -> None:
     flows = {n: b["contact_flow_id"] for n, b in engine.bound().items()}
     assert flows == dict.fromkeys(landlines(5, 8), IVR) | dict.fromkeys(landlines(8, 30), WELCOME)
     assert_outputs_match_emulator(engine, updated)
-    assert updated.outputs["number_details"][demo.landline(5)]["contact_flow_name"] == "IVR main menu"
 
 
 def test_update_keeps_phone_number_ids_of_untouched_numbers(engine: Engine) -> None:
@@ -335,7 +323,7 @@ def test_delete_after_everything_is_gone_succeeds(engine: Engine) -> None:
 def test_delete_with_outputs_marshalled_without_ids_looks_numbers_up(engine: Engine) -> None:
     """Outputs that lost phone_number_ids still delete: the numbers are found by one listing."""
     state = engine.create(binding(landlines(0, 3)))
-    outputs = {k: v for k, v in state.outputs.items() if k not in ("phone_number_ids", "number_details")}
+    outputs = {k: v for k, v in state.outputs.items() if k != "phone_number_ids"}
     engine.emu.clear_journal()
     engine.provider.delete(state.id, outputs)
     assert (engine.calls("ListPhoneNumbers"), engine.calls("RemovePhoneNumber")) == (1, 3)
