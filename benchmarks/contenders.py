@@ -118,6 +118,10 @@ class PulumiContender(Contender):
     program = ""
     extra_files: tuple[str, ...] = ()
     venv_kind = "floor"
+    #: Extra CLI arguments of every timed operation (the profile's engine log flags).
+    extra_args: tuple[str, ...] = ()
+    #: Where the timed operations' stderr is copied, one file per operation (None: not kept).
+    keep_stderr_in: Path | None = None
 
     def __init__(
         self, root: Path, emulator: BenchEmulator, n: int, *, cli_dir: Path, venvs: Mapping[str, Path]
@@ -188,11 +192,14 @@ class PulumiContender(Contender):
             "refresh": ["refresh", "--yes"],
             "destroy": ["destroy", "--yes"],
         }[op]
-        return ["pulumi", *base, "--non-interactive"]
+        return ["pulumi", *base, "--non-interactive", *self.extra_args]
 
     def run(self, op: str) -> Measurement:
         (self.folder / "bench-input.json").write_text(json.dumps(self.input_for(op)))
-        result = harness.measure(self.argv(op), cwd=self.folder, env=self.env, emulator=self.emulator)
+        keep = self.keep_stderr_in / f"{self.name}-{self.n}-{op}.log" if self.keep_stderr_in else None
+        result = harness.measure(
+            self.argv(op), cwd=self.folder, env=self.env, emulator=self.emulator, keep_stderr=keep
+        )
         self._check_work(op, result)
         return result
 

@@ -15,6 +15,7 @@ polling can miss is growth in a process's last interval before it exits.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -282,8 +283,12 @@ def measure(
     emulator: BenchEmulator,
     root_role: str = "cli",
     timeout_s: float = 3600,
+    keep_stderr: Path | None = None,
 ) -> Measurement:
-    """Run ``argv`` once, metering its process tree; the emulator's journal is cleared first."""
+    """Run ``argv`` once, metering its process tree; the emulator's journal is cleared first.
+
+    ``keep_stderr``: copy the whole of the command's stderr there (the profile's engine log).
+    """
     emulator.clear()
     with tempfile.TemporaryDirectory(prefix="ccc-bench-out-") as tmp:
         out_path, err_path = Path(tmp) / "stdout", Path(tmp) / "stderr"
@@ -304,6 +309,8 @@ def measure(
             proc.returncode = os.waitstatus_to_exitcode(status)
             meter.done.set()
             meter.join()
+        if keep_stderr is not None:
+            shutil.copyfile(err_path, keep_stderr)
         return Measurement(
             argv=list(argv),
             returncode=proc.returncode,

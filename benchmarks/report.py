@@ -66,7 +66,7 @@ def ratio(a: float | None, b: float | None) -> str:
     return f"{value:.3g}×" if value < 1000 else f"{value:,.0f}×"
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
@@ -108,18 +108,21 @@ def summarise(runs: Sequence[Mapping[str, Any]]) -> dict[tuple[str, int, str], S
     return out
 
 
-def _wall(stats: Mapping[tuple[str, int, str], Stats], name: str, n: int, op: str) -> float | None:
+def _wall(
+    stats: Mapping[tuple[str, int, str], Stats], name: str, n: int, op: str, metric: str = "wall"
+) -> float | None:
     entry = stats.get((name, n, op))
-    return entry["wall"]["median"] if entry else None
+    return entry[metric]["median"] if entry else None
 
 
-def _wall_cell(entry: Stats | None) -> str:
+def _cell(entry: Stats | None, metric: str = "wall") -> str:
     if not entry:
         return "—"
-    wall = entry["wall"]
+    spread = entry[metric]
     if entry["runs"] == 1:
-        return seconds(wall["median"])
-    return f"{seconds(wall['median'])} ({seconds(wall['min'])}–{seconds(wall['max'])}, {entry['runs']} runs)"
+        return seconds(spread["median"])
+    low, high = seconds(spread["min"]), seconds(spread["max"])
+    return f"{seconds(spread['median'])} ({low}–{high}, {entry['runs']} runs)"
 
 
 def sizes_of(results: Mapping[str, Any]) -> list[int]:
@@ -139,8 +142,10 @@ def _ops(results: Mapping[str, Any]) -> list[str]:
 # --- Tables -------------------------------------------------------------------------------------
 
 
-def wall_table(results: Mapping[str, Any], stats: Mapping[tuple[str, int, str], Stats], n: int) -> str:
-    """Wall time per operation at one N: each contender (median, spread) and ours ÷ each baseline."""
+def wall_table(
+    results: Mapping[str, Any], stats: Mapping[tuple[str, int, str], Stats], n: int, metric: str = "wall"
+) -> str:
+    """Wall (or CPU) time per operation at one N: each contender (median, spread), ours ÷ each baseline."""
     names = present(results)
     others = [c for c in names if c != "ours"]
     header = ["operation", *[LABELS[c] for c in names]]
@@ -148,12 +153,12 @@ def wall_table(results: Mapping[str, Any], stats: Mapping[tuple[str, int, str], 
         header += [f"ours ÷ {LABELS[c].split(' ')[0]}" for c in others]
     rows = []
     for op in _ops(results):
-        row = [OP_LABELS[op], *[_wall_cell(stats.get((c, n, op))) for c in names]]
+        row = [OP_LABELS[op], *[_cell(stats.get((c, n, op)), metric) for c in names]]
         if "ours" in names:
-            ours = _wall(stats, "ours", n, op)
-            row += [ratio(ours, _wall(stats, c, n, op)) for c in others]
+            ours = _wall(stats, "ours", n, op, metric)
+            row += [ratio(ours, _wall(stats, c, n, op, metric)) for c in others]
         rows.append(row)
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def calls_table(results: Mapping[str, Any], stats: Mapping[tuple[str, int, str], Stats]) -> str:
@@ -167,7 +172,7 @@ def calls_table(results: Mapping[str, Any], stats: Mapping[tuple[str, int, str],
                 text = calls_text(entry["calls"]) if entry else "—"
                 cells.append(text + (" (varied)" if entry and entry["calls_vary"] else ""))
             rows.append([f"{n:,}", OP_LABELS[op], *cells])
-    return _table(["N", "operation", *[LABELS[c] for c in names]], rows)
+    return table(["N", "operation", *[LABELS[c] for c in names]], rows)
 
 
 def memory_table(results: Mapping[str, Any], stats: Mapping[tuple[str, int, str], Stats]) -> str:
@@ -192,7 +197,7 @@ def memory_table(results: Mapping[str, Any], stats: Mapping[tuple[str, int, str]
                 entry = stats.get(("script", n, op))
                 row.append(mib(entry["cli_peak_kb"]) if entry else "—")
             rows.append(row)
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def state_table(results: Mapping[str, Any], stats: Mapping[tuple[str, int, str], Stats]) -> str:
@@ -204,7 +209,7 @@ def state_table(results: Mapping[str, Any], stats: Mapping[tuple[str, int, str],
             entry = stats.get((c, n, "create"))
             row.append(size_text(entry["state_bytes"]) if entry else "—")
         rows.append(row)
-    return _table(["N", *[f"{LABELS[c]}: state after create" for c in names]], rows)
+    return table(["N", *[f"{LABELS[c]}: state after create" for c in names]], rows)
 
 
 def profile_table(results: Mapping[str, Any], stats: Mapping[tuple[str, int, str], Stats]) -> str:
@@ -241,7 +246,7 @@ def profile_table(results: Mapping[str, Any], stats: Mapping[tuple[str, int, str
         "CPU (tree)",
         "hosts",
     ]
-    return _table(header, rows)
+    return table(header, rows)
 
 
 # --- Targets ------------------------------------------------------------------------------------
@@ -351,6 +356,13 @@ def markdown(results: Mapping[str, Any], chart_name: str | None) -> str:
         parts += [f"## N = {n:,}: wall time", "", wall_table(results, stats, n), ""]
     if chart_name:
         parts += [f"![wall time against N]({chart_name})", ""]
+    parts += [
+        "CPU time (user + system of the command's whole process tree) moves less than wall time when the "
+        "machine is loaded by others:",
+        "",
+    ]
+    for n in sizes_of(results):
+        parts += [f"## N = {n:,}: CPU time", "", wall_table(results, stats, n, "cpu"), ""]
     parts += ["## API calls by action", "", calls_table(results, stats), ""]
     parts += [
         "## Peak memory (VmHWM): the CLI process and the provider host (largest of the operation's hosts)",
@@ -372,7 +384,7 @@ def markdown(results: Mapping[str, Any], chart_name: str | None) -> str:
     parts += [
         "## Targets (issue 9)",
         "",
-        _table(["target", "measured", "verdict"], targets(stats)),
+        table(["target", "measured", "verdict"], targets(stats)),
         "",
     ]
     return "\n".join(parts)
@@ -385,6 +397,7 @@ def draw_chart(results: Mapping[str, Any], path: Path) -> str | None:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt  # noqa: PLC0415
+        from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: PLC0415
     except ImportError:
         return None
     stats = summarise(results["runs"])
@@ -408,6 +421,9 @@ def draw_chart(results: Mapping[str, Any], path: Path) -> str | None:
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.grid(True, which="both", alpha=0.3)
+        # Plain seconds on the log axis ("40", not "4×10¹"); minor ticks unlabelled.
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("numbers (N)")
         ax.set_ylabel("wall time (s)")
     handles, labels = axes.flat[0].get_legend_handles_labels()
