@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/bench.py            # full run: N = 100, 1,000, 10,000 (one resource per number
                                           # up to 1,000), 3 rounds of N < 10,000; writes benchmarks/results
-    python benchmarks/bench.py --quick    # N = 10, one round: a couple of minutes; benchmarks/results/quick
+    python benchmarks/bench.py --quick    # N = 10, one round: about 3 minutes; benchmarks/results/quick
     python benchmarks/bench.py --max-n 1000 --repeats 2 --out /tmp/bench
     python benchmarks/bench.py --report-only   # redraw tables and chart from --out's bench.json
 
@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
         "--contenders", default=",".join(contenders.CONTENDERS), help="subset of ours,floor,per_number,script"
     )
     add("--ops", default=",".join(contenders.OPS), help="subset of the operations (create is required)")
-    add("--quick", action="store_true", help="N = 10, one round: a couple of minutes")
+    add("--quick", action="store_true", help="N = 10, one round: about 3 minutes")
     add(
         "--out", type=Path, help="output folder (default benchmarks/results; quick: benchmarks/results/quick)"
     )
@@ -250,6 +250,7 @@ def _meta(plan: Plan, latency_ms: float, cli_dir: Path, pins: list[str]) -> dict
         "requests_per_second": defaults.requests_per_second,
         "pins": pins,
         "plan": plan.as_dict(),
+        "api_phase": "busy",
         "memory_method": (
             f"VmHWM of every process in the command's tree, polled every {harness.POLL_SECONDS * 1e3:g} ms"
         ),

@@ -144,12 +144,19 @@ class BenchEmulator:
         return sum(1 for entry in self.emu.journal if not entry.ok)
 
     def api_phase(self) -> float:
-        """Seconds from the first request's arrival to the last answer since :meth:`clear` (0: none)."""
+        """Seconds with at least one request in the emulator since :meth:`clear` (0: none).
+
+        The union of the requests' spans, so that the gap between two passes (a refresh lists in
+        both) is not counted: the time that batching and concurrency act on.
+        """
         with self._lock:
-            spans = list(self.spans)
-        if not spans:
-            return 0.0
-        return max(end for _, end in spans) - min(start for start, _ in spans)
+            spans = sorted(self.spans)
+        busy, end = 0.0, float("-inf")
+        for start, stop in spans:
+            if stop > end:
+                busy += stop - max(start, end)
+                end = stop
+        return busy
 
     def bound(self, contender: str) -> int:
         """How many numbers are bound to a contender's instance now."""

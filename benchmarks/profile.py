@@ -8,8 +8,9 @@ Usage::
 Runs the operations (default: all six, in order) of one stack per contender, each with the engine's
 verbose log, and prints for each operation the spans the engine logs between an ``executing`` line
 and its ``success`` / ``failed`` line: the language host's calls (``GetRequiredPackages`` and
-``GetRequiredPlugins``: the plugin lookup; ``Run``: the program, per pass) and the provider's RPCs
-(``Check``, ``Diff``, ``Create``, ``Update``, ``Read``, ``Delete``, ``Configure``), summed per host
+``GetRequiredPlugins``: the plugin lookup, with its ``pip list``; ``Run``: the program, per pass),
+the engine's attempts to install a resource plugin the language host asked for, and the provider's
+RPCs (``Check``, ``Diff``, ``Create``, ``Update``, ``Read``, ``Delete``, ``Configure``) per host
 process (one per pass), with their start and end in seconds from the command's first log line.
 Verbose logging costs time of its own: these figures show the shape, ``bench.py`` the figures.
 Must not be used for the benchmark's figures, nor assert anything.
@@ -18,8 +19,10 @@ Must not be used for the benchmark's figures, nor assert anything.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +35,12 @@ from bench import pulumi_cli
 
 _LINE = re.compile(r"^[IWE]\d{4} (\d\d:\d\d:\d\d\.\d+)\s+\d+ [^\]]+\] (.*)$")
 _LANGHOST = re.compile(r"^langhost\[\w+\]\.(\w+)\((.*)\) (executing|success|failed)")
-_PROVIDER = re.compile(r"^(Provider\[[^\]]+\])\.(\w+)\((.*)\) (executing|success|failed)")
+#: The engine installing a resource plugin the language host asked for, and the end of that attempt.
+_INSTALL_BEGIN = re.compile(r"^installPlugin\(([^,]+), [^)]*\): beginning install")
+_INSTALL_END = re.compile(r"^InstallPlugin\(\): |^installPlugin\([^)]*\): (?!beginning)")
+_PASS = re.compile(r"^\*\*\* Starting Update\(preview=(\w+)\) \*\*\*")
+# Diff logs "label: executing", the other RPCs "label executing".
+_PROVIDER = re.compile(r"^(Provider\[[^\]]+\])\.(\w+)\((.*)\):? (executing|success|failed)")
 
 
 @dataclass
@@ -45,6 +53,20 @@ class Span:
     end: float
 
 
+def _entries(log: str) -> Iterator[tuple[datetime, str]]:
+    """(time, message) of each engine log line: JSON lines (the CLI's own) or glog lines (plugins')."""
+    for line in log.splitlines():
+        if line.startswith("{"):
+            try:
+                entry = json.loads(line)
+                # RFC 3339 with nanoseconds: keep microseconds, which datetime can hold.
+                yield datetime.fromisoformat(entry["time"][:26]), str(entry.get("msg", ""))
+            except (ValueError, KeyError):
+                continue
+        elif m := _LINE.match(line):
+            yield datetime.strptime(m.group(1), "%H:%M:%S.%f"), m.group(2)
+
+
 def spans(log: str) -> tuple[list[Span], float]:
     """The paired spans of an engine log and the log's own length in seconds."""
     open_: dict[str, list[tuple[str, int, float]]] = {}
@@ -52,16 +74,19 @@ def spans(log: str) -> tuple[list[Span], float]:
     out: list[Span] = []
     first: datetime | None = None
     last = 0.0
-    for line in log.splitlines():
-        m = _LINE.match(line)
-        if not m:
-            continue
-        when = datetime.strptime(m.group(1), "%H:%M:%S.%f")
-        first = first or when
+    for when, message in _entries(log):
+        if first is None or when.tzinfo != first.tzinfo:
+            first = when
         t = (when - first).total_seconds()
-        last = t
-        message = m.group(2)
-        if lang := _LANGHOST.match(message):
+        last = max(last, t)
+        if passing := _PASS.match(message):
+            out.append(Span(f"engine: pass starts (preview={passing.group(1)})", 0, t, t))
+            continue
+        if install := _INSTALL_BEGIN.match(message):
+            what, key, host, state = f"engine: install plugin {install.group(1)}", "install", 0, "executing"
+        elif _INSTALL_END.match(message):
+            what, key, host, state = "", "install", 0, "success"
+        elif lang := _LANGHOST.match(message):
             method, args, state = lang.groups()
             dry = re.search(r"dryrun=(\w+)", args)
             what = f"language host {method}" + (f" (dryrun={dry.group(1)})" if dry else "")
@@ -125,7 +150,10 @@ def main() -> None:
                     subject.keep_stderr_in = logs
                 subject.prepare()
             try:
-                for op in contenders.OPS:
+                # Each operation needs the ones before it; none after the last asked for (the stack is
+                # then removed without a destroy: a 10,000-number destroy is minutes of removes).
+                last = contenders.OPS.index(ops[-1])
+                for op in contenders.OPS[: last + 1]:
                     for subject in subjects:
                         measured = subject.run(op)
                         if op not in ops:

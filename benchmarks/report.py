@@ -25,6 +25,12 @@ SHORT = {
     "RemovePhoneNumber": "Remove",
 }
 Stats = dict[str, Any]
+#: What "API phase" meant in a run (``meta.api_phase``; runs without it used "span").
+API_PHASE = {
+    "busy": "API phase: time with at least one request in the emulator (the union of their spans).",
+    "span": "API phase: first request in to last answer out, for the whole operation (in this run; a "
+    "refresh lists once per pass, so its figure spans the gap between its two passes too).",
+}
 
 
 # --- Formatting ---------------------------------------------------------------------------------
@@ -375,8 +381,9 @@ def markdown(results: Mapping[str, Any], chart_name: str | None) -> str:
         parts += [
             "## Ours: where the time goes",
             "",
-            "API phase: first request in to last answer out at the emulator. CPU: user + system of "
-            "the CLI and every process it reaped (language host, program, provider hosts).",
+            API_PHASE.get(results["meta"].get("api_phase", "span"), "")
+            + " CPU: user + system of the CLI and every process it reaped (language host, program, "
+            "provider hosts).",
             "",
             profile_table(results, stats),
             "",
