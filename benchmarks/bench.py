@@ -1,33 +1,26 @@
-"""Benchmarks of pulumi-ccc-numbers against the CCC emulator: our provider vs one call per number.
+"""Benchmark of pulumi-ccc-numbers through the real Pulumi CLI, side by side with three baselines.
 
 Usage::
 
-    python benchmarks/bench.py                 # full run: N = 10, 100, 1,000, 10,000 at 50 ms per call
-    python benchmarks/bench.py --quick         # smoke run: N = 10, 100 at 5 ms, fewer repetitions
-    python benchmarks/bench.py --sizes 10,1000 --latency-ms 20 --naive-max 100 --out /tmp/bench
+    python benchmarks/bench.py            # full run: N = 100, 1,000, 10,000 (one resource per number
+                                          # up to 1,000), 3 rounds of N < 10,000; writes benchmarks/results
+    python benchmarks/bench.py --quick    # N = 10, one round: about 3 minutes; benchmarks/results/quick
+    python benchmarks/bench.py --max-n 1000 --repeats 2 --out /tmp/bench
+    python benchmarks/bench.py --report-only   # redraw tables and chart from --out's bench.json
 
-For each N, in one process and one run (so the ratios compare like with like):
+Contenders (``contenders.py``): ours (one ``PhoneNumberBinding`` of N numbers), (a) the floor (one
+do-nothing dynamic resource), (b) one dynamic resource per number (``AddPhoneNumber`` each, official
+SDK), (c) an operator's script with 4 threads (official SDK, no Pulumi). Operations: create, preview
+with no change, no-change ``up``, a one-number change, refresh, destroy. The emulator runs in this
+process (state in a SQLite file, ``--latency-ms`` per call); the CLI from ``scripts/pulumi-cli``.
 
-* **ours**: the provider through its real host (``python -m pulumi.dynamic``), driven over gRPC as the
-  Pulumi engine drives it (``tests/engine``): create, a no-change up, an update changing 1% of the
-  numbers' contact flow, an update adding 1% new numbers, refresh, destroy. Each ``up`` is a preview
-  pass and a real pass, each with a fresh host, as ``pulumi up`` does. Measured: API calls by action
-  (the emulator's journal), wall time of the whole operation, the API phase (first request in to
-  last answer out), and the host's peak memory (``VmHWM`` read just before the host is stopped);
-* **ours, concurrency 1**: the same with ``ccc:maxConcurrency: 1``;
-* **naive**: the same work one call per number in sequence (AddPhoneNumber, ModifyPhoneNumber,
-  one ListPhoneNumbers per number read, RemovePhoneNumber) on the provider's own SDK stack: what a
-  provider with one resource per number ends up sending. It is a lower bound for such a provider
-  (no engine round trips, no host starts). Above ``--naive-max`` it is not run: its time is
-  projected as calls × the per-call time measured at the largest size run, and marked so. The
-  concurrency-1 destroy (one RemovePhoneNumber per number: CCC 2017 has no bulk remove) is capped
-  the same way.
-
-Then: refresh of 50 bindings in one instance (ListPhoneNumbers per provider process, also with the
-50 Reads sent concurrently to one host), the CPU micro-benchmark (``micro.py``) and the cold start
-(``coldstart.py``). Writes ``bench.json``, ``bench.md`` and ``bench.png`` (if matplotlib is
-installed: ``pip install -e '.[bench]'``) to ``--out`` (default ``benchmarks/results``, or
-``benchmarks/results/quick`` with ``--quick``). Prints tables; never asserts a timing.
+Interleaving: a round runs every size, smallest first; at each size, all contenders are set up,
+then each operation runs for every contender in turn (the order rotates between rounds), so a
+disturbance of the shared machine hits all contenders of an operation alike. Rounds repeat the sizes
+below 10,000 (``--repeats``) and 10,000 itself ``--large-repeats`` times; (b) at 1,000 runs
+``--slow-repeats`` times. Prints markdown tables, writes ``bench.json``, ``bench.md``, ``bench.png``
+(matplotlib, the ``bench`` extra) to ``--out``. Never asserts a timing; it stops if an operation did
+the wrong work (``contenders.BenchError``).
 """
 
 from __future__ import annotations
@@ -38,256 +31,267 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import coldstart
+import contenders
 import harness
-import micro
 import report
+import venvs
 
-DEFAULT_SIZES = (10, 100, 1_000, 10_000)
-HERE = Path(__file__).resolve().parent
+DEFAULT_SIZES = (100, 1_000, 10_000)
+QUICK_SIZES = (10,)
+#: Sizes at or above this one are "large": repeated --large-repeats times.
+LARGE_N = 10_000
+#: One resource per number is run up to this N (the issue's scope: it is very slow beyond).
+PER_NUMBER_MAX = 1_000
+#: At or above this N, one resource per number is run --slow-repeats times.
+SLOW_N = 1_000
+
+Log = Callable[[str], None]
 
 
-def _log_to_stderr(started: float) -> Callable[[str], None]:
+def _log_to_stderr(started: float) -> Log:
     def log(message: str) -> None:
         print(f"[{time.perf_counter() - started:7.1f} s] {message}", file=sys.stderr, flush=True)
 
     return log
 
 
-def _commit() -> str:
+def _git(*args: str) -> str:
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=harness.REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        done = subprocess.run(["git", *args], cwd=harness.REPO, capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return out.stdout.strip()
+    return done.stdout.strip()
 
 
-def _per_call(run: harness.OpResult) -> float | None:
-    calls = run.total_calls
-    return run.wall_s / calls if run.measured and calls else None
-
-
-def _capped_note(naive_max: int, per_call: float, base_n: int) -> str:
-    return (
-        f"not run (N > --naive-max {naive_max:,}): calls × {per_call * 1e3:.1f} ms per call measured at "
-        f"N={base_n:,}"
+def pulumi_cli() -> Path:
+    """The folder of the real CLI (``scripts/pulumi-cli``: $PULUMI_CLI_DIR, PATH, or a cached build)."""
+    done = subprocess.run(
+        ["bash", str(harness.REPO / "scripts" / "pulumi-cli")], capture_output=True, text=True, check=False
     )
-
-
-class _ProviderRuns:
-    """ours, ours at concurrency 1 and naive, size after size; projections above ``naive_max``."""
-
-    def __init__(self, emulator: harness.BenchEmulator, naive_max: int, log: Callable[[str], None]) -> None:
-        self.emulator = emulator
-        self.naive_max = naive_max
-        self.log = log
-        self.ours: list[harness.OpResult] = []
-        self.c1: list[harness.OpResult] = []
-        self.naive: list[harness.OpResult] = []
-        self.last_naive: dict[str, harness.OpResult] = {}
-        self.last_c1_destroy: harness.OpResult | None = None
-
-    def progress(self, n: int, variant: str) -> Callable[[str], None]:
-        return lambda op: self.log(f"N={n:,} {variant}: {op}")
-
-    def size(self, n: int) -> None:
-        capped = n > self.naive_max
-        ours = harness.run_ours(self.emulator, n, progress=self.progress(n, "ours"))
-        self.ours += ours
-        c1 = harness.run_ours(
-            self.emulator,
-            n,
-            max_concurrency=1,
-            skip=("destroy",) if capped else (),
-            progress=self.progress(n, "ours, concurrency 1"),
-        )
-        self.c1 += c1
-        if not capped:
-            self.last_c1_destroy = next(r for r in c1 if r.op == "destroy")
-            naive = harness.run_naive(self.emulator, n, progress=self.progress(n, "naive"))
-            self.naive += naive
-            self.last_naive = {r.op: r for r in naive}
-            return
-        # The concurrency-1 destroy is one RemovePhoneNumber per number in sequence: capped like naive.
-        base = self.last_c1_destroy
-        per_call = _per_call(base) if base else None
-        if base is not None and per_call is not None:
-            destroy = next(r for r in ours if r.op == "destroy")
-            note = _capped_note(self.naive_max, per_call, base.n)
-            self.c1.append(harness.projected("destroy", n, destroy.calls, per_call, note))
-        for op, calls in harness.naive_call_counts(n).items():
-            if not calls:
-                self.naive.append(harness.OpResult(op, n, 0, 0.0, {}, 0.0, note="no call by construction"))
-                continue
-            base = self.last_naive.get(op)
-            per_call = _per_call(base) if base else None
-            if base is None or per_call is None:
-                continue
-            note = _capped_note(self.naive_max, per_call, base.n)
-            if op == "refresh":
-                note += "; an underestimate: each read lists the whole instance, which grows with N"
-            self.naive.append(harness.projected(op, n, calls, per_call, note))
-
-
-def run_provider_benchmarks(
-    sizes: list[int], latency_ms: float, naive_max: int, log: Callable[[str], None]
-) -> dict[str, list[dict[str, Any]]]:
-    """ours, ours at concurrency 1 and naive for every size, smallest first, on one emulator."""
-    with harness.BenchEmulator(harness.bench_seed(max(sizes)), latency_ms) as emulator:
-        runs = _ProviderRuns(emulator, naive_max, log)
-        # Warm-up, discarded: .pyc files, the page cache and first-use costs would bias the first size.
-        log("warm-up (discarded)")
-        harness.run_ours(emulator, min(sizes))
-        harness.run_naive(emulator, min(*sizes, naive_max))
-        for n in sizes:
-            runs.size(n)
-    return {
-        "ours": [r.as_dict() for r in runs.ours],
-        "ours_c1": [r.as_dict() for r in runs.c1],
-        "naive": [r.as_dict() for r in runs.naive],
-    }
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        sys.exit(done.stderr.strip() or "scripts/pulumi-cli failed")
+    return Path(lines[-1])
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description="Benchmark pulumi-ccc-numbers against the CCC emulator (see the module docstring)."
-    )
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     add = parser.add_argument
-    add("--sizes", help="comma-separated numbers of phone numbers (default 10,100,1000,10000)")
-    add("--latency-ms", type=float, help="emulator latency added to every call (default 50)")
+    add("--sizes", help="comma-separated N (default 100,1000,10000; quick: 10)")
+    add("--max-n", type=int, help="drop sizes above this N (a quicker partial run)")
+    add("--latency-ms", type=float, default=50.0, help="emulator latency per call (default 50)")
+    add("--repeats", type=int, help=f"rounds of sizes below {LARGE_N:,} (default 3; quick: 1)")
+    add("--large-repeats", type=int, default=1, help=f"rounds of sizes from {LARGE_N:,} (default 1)")
+    add("--slow-repeats", type=int, default=1, help=f"rounds of (b) from N={SLOW_N:,} (default 1)")
+    add("--per-number-max", type=int, default=PER_NUMBER_MAX, help="largest N for (b) (default 1000)")
     add(
-        "--naive-max",
-        type=int,
-        default=1000,
-        help="largest N for one-call-per-number sequential work (default 1000); above: projected",
+        "--contenders", default=",".join(contenders.CONTENDERS), help="subset of ours,floor,per_number,script"
     )
-    add("--quick", action="store_true", help="smoke run: sizes 10,100, latency 5 ms")
-    add("--micro-sizes", help="CPU micro-benchmark sizes (default 1000,10000,100000)")
-    add("--cold-runs", type=int, help="cold starts per provider (default 7, quick 3)")
-    add("--skip", default="", help="comma-separated parts to skip: provider,refresh50,micro,coldstart")
-    add("--out", type=Path, help="output directory (default benchmarks/results, quick: results/quick)")
-    add("--no-chart", action="store_true", help="do not draw the PNG chart")
+    add("--ops", default=",".join(contenders.OPS), help="subset of the operations (create is required)")
+    add("--quick", action="store_true", help="N = 10, one round: about 3 minutes")
     add(
-        "--report-only",
-        action="store_true",
-        help="measure nothing: rewrite the table, markdown and chart from --out's bench.json",
+        "--out", type=Path, help="output folder (default benchmarks/results; quick: benchmarks/results/quick)"
+    )
+    add("--no-warm-up", action="store_true", help="skip the discarded warm-up create and destroy")
+    add("--no-chart", action="store_true", help="do not draw bench.png")
+    add(
+        "--report-only", action="store_true", help="measure nothing: rewrite tables and chart from bench.json"
     )
     return parser
 
 
-def _ints(text: str | None, default: tuple[int, ...]) -> list[int]:
-    return sorted(int(s) for s in text.split(",")) if text else list(default)
+def _list(text: str, allowed: Sequence[str], what: str) -> list[str]:
+    chosen = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [c for c in chosen if c not in allowed]
+    if unknown:
+        sys.exit(f"unknown {what}: {', '.join(unknown)} (choose from {', '.join(allowed)})")
+    return [a for a in allowed if a in chosen]
 
 
-def _meta(args: argparse.Namespace, sizes: list[int], latency: float) -> dict[str, Any]:
-    from ccc_numbers.config import ProviderSettings  # noqa: PLC0415 - after the environment is settled
+class Plan:
+    """Which contender runs at which size in which round."""
 
-    defaults = ProviderSettings()
+    def __init__(self, args: argparse.Namespace) -> None:
+        sizes = (
+            [int(s) for s in args.sizes.split(",")]
+            if args.sizes
+            else list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
+        )
+        if args.max_n is not None:
+            sizes = [n for n in sizes if n <= args.max_n]
+        if not sizes:
+            sys.exit("no size left to run")
+        self.sizes = sorted(set(sizes))
+        self.repeats: int = args.repeats if args.repeats is not None else (1 if args.quick else 3)
+        self.large_repeats: int = args.large_repeats
+        self.slow_repeats: int = args.slow_repeats
+        self.per_number_max: int = args.per_number_max
+        self.contenders = _list(args.contenders, contenders.CONTENDERS, "contenders")
+        self.ops = _list(args.ops, contenders.OPS, "operations")
+        if "create" not in self.ops:
+            sys.exit("--ops must include create")
+
+    def rounds_of(self, name: str, n: int) -> int:
+        if name == "per_number":
+            if n > self.per_number_max:
+                return 0
+            if n >= SLOW_N:
+                return min(self.slow_repeats, self._rounds(n))
+        return self._rounds(n)
+
+    def _rounds(self, n: int) -> int:
+        return self.large_repeats if n >= LARGE_N else self.repeats
+
+    @property
+    def round_count(self) -> int:
+        return max(self.rounds_of(c, n) for c in self.contenders for n in self.sizes)
+
+    def at(self, round_: int, n: int) -> list[str]:
+        """The contenders of one (round, size), in this round's rotated order."""
+        names = [c for c in self.contenders if round_ < self.rounds_of(c, n)]
+        if not names:
+            return []
+        shift = (round_ + self.sizes.index(n)) % len(names)
+        return names[shift:] + names[:shift]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sizes": self.sizes,
+            "repeats": self.repeats,
+            "large_repeats": self.large_repeats,
+            "slow_repeats": self.slow_repeats,
+            "per_number_max": self.per_number_max,
+            "contenders": self.contenders,
+            "ops": self.ops,
+            "rounds": {c: {str(n): self.rounds_of(c, n) for n in self.sizes} for c in self.contenders},
+        }
+
+
+def _record(subject: contenders.Contender, round_: int, op: str, m: harness.Measurement) -> dict[str, Any]:
+    roles = sorted({p.role for p in m.processes})
     return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": _commit(),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "latency_ms": latency,
-        "sizes": sizes,
-        "naive_max": args.naive_max,
-        "batch_size": defaults.batch_size,
-        "max_concurrency": defaults.max_concurrency,
-        "requests_per_second": defaults.requests_per_second,
-        "quick": args.quick,
+        "contender": subject.name,
+        "n": subject.n,
+        "round": round_,
+        "op": op,
+        "wall_s": m.wall_s,
+        "api_s": m.api_s,
+        "cpu_s": m.cpu_s,
+        "calls": m.calls,
+        "cli_peak_kb": m.peak_kb("script" if subject.name == "script" else "cli"),
+        "host_peak_kb": m.peak_kb("provider host"),
+        "host_processes": m.count("provider host"),
+        "peaks_kb": {role: m.peak_kb(role) for role in roles},
+        # Untimed, after the operation: what the next operation will load.
+        "state_bytes": subject.state_bytes() if op != "destroy" else None,
     }
 
 
-def _print_summary(results: dict[str, Any]) -> None:
-    print(report.conditions(results))
-    if results["runs"]["ours"]:
-        print()
-        print(report.main_table(results))
-    many = results.get("refresh_many")
-    if many:
-        passes = [p["list_calls"] for p in many["sequential_refresh"]["passes"]]
-        conc = many["concurrent_reads"]
-        print(
-            f"\nrefresh of {many['bindings']} bindings: ListPhoneNumbers per process {passes} (preview, "
-            f"real pass); {conc['reads']} concurrent Reads in one host: {conc['list_calls']}"
-        )
-    if results.get("micro"):
-        print()
-        print(report.micro_table(results["micro"]))
-    if results.get("coldstart"):
-        print()
-        print(report.coldstart_table(results["coldstart"]))
-        for line in report.importtime_lines(results["coldstart"]):
-            print(line)
-    print()
-    print(report.targets_table(results))
+class Runner:
+    """Runs (round, size) blocks on one emulator and one scratch folder."""
+
+    def __init__(
+        self, emulator: harness.BenchEmulator, make: dict[str, contenders.Factory], root: Path, log: Log
+    ) -> None:
+        self.emulator = emulator
+        self.make = make
+        self.root = root
+        self.log = log
+
+    def size(self, plan: Plan, round_: int, n: int) -> list[dict[str, Any]]:
+        """Set every contender of (round, n) up, then each operation for each of them in turn."""
+        self.emulator.reset()
+        subjects = [self.make[name](self.root, self.emulator, n) for name in plan.at(round_, n)]
+        for subject in subjects:
+            subject.prepare()
+        records = []
+        try:
+            for op in plan.ops:
+                for subject in subjects:
+                    self.log(f"round {round_ + 1} N={n:,} {subject.name}: {op}")
+                    measured = subject.run(op)
+                    records.append(_record(subject, round_, op, measured))
+                    cli = measured.peak_kb("cli") or measured.peak_kb("script")
+                    self.log(
+                        f"    {measured.wall_s:8.2f} s  {report.calls_text(measured.calls)}  "
+                        f"cli {report.mib(cli)}  host {report.mib(measured.peak_kb('provider host'))}"
+                    )
+        finally:
+            for subject in subjects:
+                subject.finish()
+        return records
+
+
+def _meta(plan: Plan, latency_ms: float, cli_dir: Path, pins: list[str]) -> dict[str, Any]:
+    from ccc_numbers.config import ProviderSettings  # noqa: PLC0415 - the defaults of the code measured
+
+    defaults = ProviderSettings()
+    cli_version = subprocess.run(
+        [str(cli_dir / "pulumi"), "version"], capture_output=True, text=True, check=False
+    ).stdout
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "pulumi_cli": cli_version.strip(),
+        "language_host": "pulumi-language-python v3.68.0 (scripts/pulumi-cli's stand-in)",
+        "latency_ms": latency_ms,
+        "batch_size": defaults.batch_size,
+        "max_concurrency": defaults.max_concurrency,
+        "requests_per_second": defaults.requests_per_second,
+        "pins": pins,
+        "plan": plan.as_dict(),
+        "api_phase": "busy",
+        "memory_method": (
+            f"VmHWM of every process in the command's tree, polled every {harness.POLL_SECONDS * 1e3:g} ms"
+        ),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    sizes = _ints(args.sizes, (10, 100) if args.quick else DEFAULT_SIZES)
-    latency = args.latency_ms if args.latency_ms is not None else (5.0 if args.quick else 50.0)
-    micro_sizes = _ints(args.micro_sizes, (1_000, 10_000) if args.quick else micro.DEFAULT_SIZES)
-    cold_runs = args.cold_runs if args.cold_runs is not None else (3 if args.quick else 7)
-    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
-    out: Path = args.out or (HERE / "results" / "quick" if args.quick else HERE / "results")
+    out: Path = args.out or (harness.HERE / "results" / ("quick" if args.quick else ""))
     out.mkdir(parents=True, exist_ok=True)
-
-    # Loopback only: the Alibaba SDK honours these and ignores NO_PROXY; the hosts inherit this environment.
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
-        os.environ.pop(name, None)
-
     if args.report_only:
-        _write(json.loads((out / "bench.json").read_text()), out, chart=not args.no_chart, log=print)
+        report.write(json.loads((out / "bench.json").read_text()), out, chart=not args.no_chart)
         return
-
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        os.environ.pop(name, None)  # the Alibaba SDK ignores NO_PROXY; loopback must not go to a proxy
+    plan = Plan(args)
     started = time.perf_counter()
     log = _log_to_stderr(started)
-    results: dict[str, Any] = {
-        "meta": _meta(args, sizes, latency),
-        "runs": {"ours": [], "ours_c1": [], "naive": []},
-    }
-    if "provider" not in skip:
-        results["runs"] = run_provider_benchmarks(sizes, latency, args.naive_max, log)
-    if "refresh50" not in skip:
-        log("refresh of 50 bindings")
-        with harness.BenchEmulator(harness.bench_seed(100), latency) as emulator:
-            results["refresh_many"] = harness.run_refresh_many(emulator)
-    if "micro" not in skip:
-        log(f"check + diff + plan micro-benchmark: {', '.join(map(str, micro_sizes))}")
-        results["micro"] = micro.run(tuple(micro_sizes))
-    if "coldstart" not in skip:
-        results["coldstart"] = coldstart.measure(cold_runs, progress=log)
+    cli_dir = pulumi_cli()
+    kinds = {"floor"} | ({"ours"} if "ours" in plan.contenders else set())
+    envs = {kind: venvs.ensure(kind, log) for kind in sorted(kinds)}
+    make = contenders.factories(cli_dir, envs)
+    results: dict[str, Any] = {"meta": _meta(plan, args.latency_ms, cli_dir, venvs.pins()), "runs": []}
+    with tempfile.TemporaryDirectory(prefix="ccc-bench-") as tmp:
+        root = Path(tmp)
+        with harness.BenchEmulator(max(plan.sizes) + 10, args.latency_ms, root) as emulator:
+            runner = Runner(emulator, make, root, log)
+            if not args.no_warm_up:
+                # Discarded: .pyc files, the page cache, the CLI's first-run work.
+                log("warm-up (discarded)")
+                warm = Plan(args)
+                warm.ops = ["create", "destroy"]
+                runner.size(warm, 0, min(plan.sizes))
+            for round_ in range(plan.round_count):
+                for n in plan.sizes:
+                    if plan.at(round_, n):
+                        results["runs"] += runner.size(plan, round_, n)
+                        results["meta"]["run_seconds"] = time.perf_counter() - started
+                        (out / "bench.json").write_text(json.dumps(results, indent=1) + "\n")
     results["meta"]["run_seconds"] = time.perf_counter() - started
-    _write(results, out, chart=not args.no_chart, log=log)
-
-
-def _write(results: dict[str, Any], out: Path, *, chart: bool, log: Callable[[str], None]) -> None:
-    """Derived figures (rows, targets), then bench.json, bench.md, bench.png and the printed summary."""
-    results["rows"] = report.rows(results) if results["runs"]["ours"] else []
-    results["targets"] = report.targets(results)
-    chart_name = None
-    if chart and results["runs"]["ours"]:
-        chart_name = report.chart(results, out / "bench.png")
-        if chart_name is None:
-            log("matplotlib is not installed: chart skipped (pip install -e '.[bench]')")
-    (out / "bench.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
-    (out / "bench.md").write_text(report.markdown(results, chart_name))
-    _print_summary(results)
-    written = [out / "bench.json", out / "bench.md", *([out / chart_name] if chart_name else [])]
-    print(f"\nwrote {', '.join(map(str, written))}")
+    report.write(results, out, chart=not args.no_chart)
 
 
 if __name__ == "__main__":

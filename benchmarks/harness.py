@@ -1,113 +1,99 @@
-"""Benchmark harness: the emulator with latency, metered provider hosts, our provider's runs, the naive runs.
+"""Benchmark harness: the timed emulator, the seed, and one measured run of a command.
 
-Owns what the benchmark measures and how: a seed big enough for every size, an emulator whose request
-handler is timed, a :class:`MeteredHost` (the engine driver's provider host plus its peak memory, its
-RPC times and the API calls made while it lived), the operation sequence run through the engine
-driver (:func:`run_ours`) and the same work done one call per number (:func:`run_naive`). Must not
-assert timings or print: ``bench.py`` reports, this module only measures.
+Owns how a figure is taken: the emulator (in this process, state in a SQLite file, latency on every
+call, each request's span recorded), the seed (one instance and one number range per contender, so
+contenders never share a listing), and :func:`measure`, which runs one command (a ``pulumi``
+operation or the operator's script) and returns its wall time, API calls by action, the API phase,
+CPU time, and the peak resident memory of each process in its tree. Must not print, decide what to
+run, or assert timings: ``bench.py`` orchestrates and ``report.py`` reports.
 
-The engine driver lives in ``tests/engine`` and is used unchanged: the metered host is installed by
-replacing the name ``ProviderHost`` in ``engine.stack`` (where each pass looks it up) for the
-duration of a run, so nothing in ``tests/engine`` had to change.
+Peak memory is the kernel's high-water mark (``VmHWM`` in ``/proc/<pid>/status``) of every process
+descended from the command, polled every :data:`POLL_SECONDS`; as the mark only grows, the one thing
+polling can miss is growth in a process's last interval before it exits.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
+import shutil
+import signal
+import subprocess
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ccc_emulator import Emulator, demo
+
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO / "tests") not in sys.path:
-    sys.path.insert(0, str(REPO / "tests"))
+HERE = Path(__file__).resolve().parent
 
-from engine import Stack  # noqa: E402
-from engine import stack as engine_stack  # noqa: E402
-from engine.driver import ProviderHost  # noqa: E402
-
-from ccc_emulator import Emulator, demo  # noqa: E402
-
-__all__ = [
-    "BENCH_INSTANCE_ID",
-    "FLOW_A",
-    "FLOW_B",
-    "REPO",
-    "WRITE_ACTIONS",
-    "BenchEmulator",
-    "HostRecord",
-    "MeteredHost",
-    "OpResult",
-    "ProviderHost",
-    "Stack",
-    "bench_number",
-    "bench_seed",
-    "k_for",
-    "metered",
-    "project_dir",
-    "run_naive",
-    "run_ours",
-    "run_refresh_many",
-    "stack_config",
-]
-
-BENCH_INSTANCE_ID = "be4c0000-0000-4000-8000-00000000be4c"
-FLOW_A = "bench_FlowA001"
-FLOW_B = "bench_FlowB002"
+#: The contenders that bind numbers, each with its own instance and its own range of numbers.
+BINDERS = ("ours", "per_number", "script")
+FLOW_A = "bench_FlowA"
+FLOW_B = "bench_FlowB"
 USAGE = "Bidirection"
 WRITE_ACTIONS = ("AddBulkPhoneNumbers", "AddPhoneNumber", "ModifyPhoneNumber", "RemovePhoneNumber")
-#: The name every benchmark stack gives its one binding.
-RESOURCE_NAME = "numbers"
+POLL_SECONDS = 0.025
 
 
-def bench_number(index: int) -> str:
-    """The benchmark's purchased number with this index: ``0571`` + seven digits (Hangzhou landlines)."""
-    return f"0571{index:07d}"
+def instance_id(contender: str) -> str:
+    """The CCC instance a contender binds to (a UUID-shaped id, one per contender)."""
+    return f"be4c000{BINDERS.index(contender)}-0000-4000-8000-00000000be4c"
 
 
-def k_for(n: int) -> int:
-    """How many numbers "1%" of ``n`` is: at least one."""
-    return max(1, round(n / 100))
+def numbers_for(contender: str, n: int, span: int) -> list[str]:
+    """The first ``n`` numbers of a contender's range (``span`` numbers per contender)."""
+    base = BINDERS.index(contender) * span
+    return [f"0571{base + i:07d}" for i in range(n)]
 
 
-def bench_seed(max_n: int) -> dict[str, Any]:
-    """A seed in ``demo_seed()``'s shape with one instance and enough unbound numbers for ``max_n`` + 1%."""
-    count = max_n + k_for(max_n) + 10
+def flows_for(contender: str) -> tuple[str, str]:
+    """The two contact flows of a contender's instance: (main, alternate)."""
+    index = BINDERS.index(contender)
+    return f"{FLOW_A}{index}", f"{FLOW_B}{index}"
+
+
+def bench_seed(span: int) -> dict[str, Any]:
+    """A seed with one instance per binding contender (two contact flows each) and ``span`` numbers each."""
+    instances = []
+    for contender in BINDERS:
+        main, alternate = flows_for(contender)
+        instances.append(
+            {
+                "id": instance_id(contender),
+                "contact_flows": [
+                    {"id": main, "name": "Bench main", "description": "main", "type": "Mainflow"},
+                    {"id": alternate, "name": "Bench alternate", "description": "alt", "type": "Mainflow"},
+                ],
+                "skill_groups": [],
+            }
+        )
+    numbers = [
+        {"number": number, "trunks": 1, "description": "Bench Telecom"}
+        for contender in BINDERS
+        for number in numbers_for(contender, span, span)
+    ]
     return {
         "access_keys": [{"id": demo.DEMO_ACCESS_KEY_ID, "secret": demo.DEMO_ACCESS_KEY_SECRET}],
-        "instances": [
-            {
-                "id": BENCH_INSTANCE_ID,
-                "contact_flows": [
-                    {"id": FLOW_A, "name": "Bench main", "description": "main", "type": "Mainflow"},
-                    {"id": FLOW_B, "name": "Bench alternate", "description": "alternate", "type": "Mainflow"},
-                ],
-                "skill_groups": [{"id": "be4c5k11-0000-4000-8000-000000000001", "name": "Bench"}],
-            }
-        ],
-        "numbers": [
-            {"number": bench_number(i), "trunks": 1, "description": "Bench Telecom"} for i in range(count)
-        ],
+        "instances": instances,
+        "numbers": numbers,
     }
 
 
-# --- The emulator, timed --------------------------------------------------------------------------
-
-
 class BenchEmulator:
-    """An :class:`Emulator` with per-call latency whose API handler records when each request ran."""
+    """The emulator with per-call latency and a SQLite state file; records each request's span."""
 
-    def __init__(self, seed: Mapping[str, Any], latency_ms: float, max_batch_size: int = 100) -> None:
-        self.seed = seed
-        self.emu = Emulator(seed=seed, latency_ms=latency_ms, max_batch_size=max_batch_size)
+    def __init__(self, span: int, latency_ms: float, state_dir: Path) -> None:
+        #: Numbers per contender in the seed: the largest N the run can bind.
+        self.span = span
+        self.seed = bench_seed(span)
+        self.state_path = state_dir / "ccc-emulator.sqlite3"
+        self.emu = Emulator(seed=self.seed, state_path=self.state_path, latency_ms=latency_ms)
         self.spans: list[tuple[float, float]] = []
         self._lock = threading.Lock()
         pipeline = self.emu.pipeline
@@ -132,8 +118,16 @@ class BenchEmulator:
     def __exit__(self, *exc: object) -> None:
         self.emu.close()
 
+    @property
+    def url(self) -> str:
+        return self.emu.url
+
+    @property
+    def endpoint(self) -> str:
+        return self.emu.endpoint
+
     def reset(self) -> None:
-        """Back to the seed: state, journal and faults; timing spans cleared."""
+        """Back to the seed: state, journal and faults; spans cleared."""
         self.emu.reset(self.seed)
         self.clear()
 
@@ -142,507 +136,197 @@ class BenchEmulator:
         with self._lock:
             self.spans.clear()
 
-    def calls_since(self, start: int) -> Counter[str]:
-        """API calls by action recorded after the first ``start`` journal entries."""
-        return Counter(entry.action for entry in self.emu.journal[start:])
+    def calls(self) -> dict[str, int]:
+        """API calls by action since the last :meth:`clear`."""
+        return dict(sorted(Counter(entry.action for entry in self.emu.journal).items()))
 
-    def span_between(self, t0: float, t1: float) -> float:
-        """Seconds from the first API request that started in [t0, t1] to the last one's end (0: none)."""
+    def failed_calls(self) -> int:
+        return sum(1 for entry in self.emu.journal if not entry.ok)
+
+    def api_phase(self) -> float:
+        """Seconds with at least one request in the emulator since :meth:`clear` (0: none).
+
+        The union of the requests' spans, so that the gap between two passes (a refresh lists in
+        both) is not counted: the time that batching and concurrency act on.
+        """
         with self._lock:
-            inside = [s for s in self.spans if t0 <= s[0] <= t1]
-        if not inside:
-            return 0.0
-        return max(end for _, end in inside) - min(start for start, _ in inside)
+            spans = sorted(self.spans)
+        busy, end = 0.0, float("-inf")
+        for start, stop in spans:
+            if stop > end:
+                busy += stop - max(start, end)
+                end = stop
+        return busy
+
+    def bound(self, contender: str) -> int:
+        """How many numbers are bound to a contender's instance now."""
+        return len(self.emu.bindings(instance_id(contender)))
 
 
-# --- The metered provider host ------------------------------------------------------------------
+# --- One measured command -------------------------------------------------------------------------
 
 
 @dataclass
-class HostRecord:
-    """One provider host process: when it lived, its peak memory, its RPC times and its API calls."""
+class ProcessPeak:
+    """One process of a measured command's tree: what it was and its peak resident memory."""
 
     pid: int
-    started: float
-    ready: float = 0.0
-    closed: float = 0.0
-    vm_hwm_kb: int | None = None
-    rpc_seconds: dict[str, float] = field(default_factory=dict)
-    journal_start: int = 0
-    journal_end: int = 0
-    calls: dict[str, int] = field(default_factory=dict)
-
-
-def vm_hwm_kb(pid: int) -> int | None:
-    """The peak resident set size (``VmHWM``) of a live process, in kB; None once it has exited."""
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    for line in text.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return None
-
-
-class MeteredHost(ProviderHost):
-    """The driver's provider host, also recording VmHWM just before it stops, RPC times and API calls."""
-
-    #: The run's emulator and the records of every host started while :func:`metered` is active.
-    emulator: BenchEmulator | None = None
-    records: list[HostRecord] = []  # noqa: RUF012 - one shared registry per run, reset by metered()
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        started = time.perf_counter()
-        journal_start = self.emulator.emu.calls() if self.emulator else 0
-        super().__init__(*args, **kwargs)
-        self.record = HostRecord(self.pid, started, ready=time.perf_counter(), journal_start=journal_start)
-        MeteredHost.records.append(self.record)
-
-    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return super().call(method, *args, **kwargs)
-        finally:
-            spent = time.perf_counter() - started
-            self.record.rpc_seconds[method] = self.record.rpc_seconds.get(method, 0.0) + spent
-
-    def close(self) -> None:
-        record = getattr(self, "record", None)
-        if record is not None and not record.closed:
-            record.vm_hwm_kb = vm_hwm_kb(self.pid)
-            record.closed = time.perf_counter()
-            if self.emulator is not None:
-                record.journal_end = self.emulator.emu.calls()
-                entries = self.emulator.emu.journal[record.journal_start : record.journal_end]
-                record.calls = dict(Counter(entry.action for entry in entries))
-        super().close()
-
-
-@contextlib.contextmanager
-def metered(emulator: BenchEmulator) -> Iterator[list[HostRecord]]:
-    """Within the block, every pass of every Stack starts a :class:`MeteredHost`; yields their records."""
-    previous = engine_stack.ProviderHost  # type: ignore[attr-defined]
-    MeteredHost.emulator = emulator
-    MeteredHost.records = []
-    engine_stack.ProviderHost = MeteredHost  # type: ignore[attr-defined]
-    try:
-        yield MeteredHost.records
-    finally:
-        engine_stack.ProviderHost = previous  # type: ignore[attr-defined]
-        MeteredHost.emulator = None
-
-
-# --- Our provider through the engine driver -----------------------------------------------------
-
-
-@contextlib.contextmanager
-def project_dir() -> Iterator[Path]:
-    """A throwaway Pulumi project directory (the hosts' cwd)."""
-    with tempfile.TemporaryDirectory(prefix="ccc-bench-") as tmp:
-        path = Path(tmp)
-        (path / "Pulumi.yaml").write_text("name: ccc-bench\nruntime: python\n")
-        yield path
-
-
-def stack_config(
-    url: str, *, max_concurrency: int | None = None, batch_size: int | None = None
-) -> dict[str, Any]:
-    """The ``ccc:`` stack config for the emulator at ``url``; unset knobs keep the provider's defaults."""
-    cfg: dict[str, Any] = {
-        "ccc:endpoint": url,
-        "ccc:accessKeyId": demo.DEMO_ACCESS_KEY_ID,
-        "ccc:accessKeySecret": demo.DEMO_ACCESS_KEY_SECRET,
-    }
-    if max_concurrency is not None:
-        cfg["ccc:maxConcurrency"] = str(max_concurrency)
-    if batch_size is not None:
-        cfg["ccc:batchSize"] = str(batch_size)
-    return cfg
-
-
-def binding_program(numbers: Sequence[str], flow_overrides: Mapping[str, str]) -> Callable[[], None]:
-    """A program declaring one binding of ``numbers`` with FLOW_A, except the overridden numbers."""
-
-    def program() -> None:
-        from ccc_numbers import PhoneNumberBinding  # noqa: PLC0415 - imported where the program runs
-
-        declared: Any
-        if flow_overrides:
-            declared = {
-                n: ({"contact_flow_id": flow_overrides[n]} if n in flow_overrides else {}) for n in numbers
-            }
-        else:
-            declared = list(numbers)
-        PhoneNumberBinding(
-            RESOURCE_NAME,
-            instance_id=BENCH_INSTANCE_ID,
-            numbers=declared,
-            usage=USAGE,
-            contact_flow_id=FLOW_A,
-        )
-
-    return program
+    role: str
+    vm_hwm_kb: int
 
 
 @dataclass
-class PassResult:
-    """One engine pass of an operation: preview or real, its host's figures."""
+class Measurement:
+    """One command as measured."""
 
-    preview: bool
-    seconds: float
-    calls: dict[str, int]
-    vm_hwm_kb: int | None
-    rpc_seconds: dict[str, float]
-    api_seconds: float
-
-
-@dataclass
-class OpResult:
-    """One operation as measured: API calls by action, wall time, provider host peak memory."""
-
-    op: str
-    n: int
-    k: int
+    argv: list[str]
+    returncode: int
     wall_s: float
     calls: dict[str, int]
+    failed_calls: int
     api_s: float
-    host_peak_kb: int | None = None
-    passes: list[PassResult] = field(default_factory=list)
-    steps: list[str] = field(default_factory=list)
-    measured: bool = True
-    note: str = ""
-    #: For a projected (not run) operation: the calls it would make.
-    projected_calls: dict[str, int] = field(default_factory=dict)
+    #: User + system CPU of the command and every descendant it reaped (``wait4``).
+    cpu_s: float
+    processes: list[ProcessPeak] = field(default_factory=list)
+    stdout_tail: str = ""
+    stderr_tail: str = ""
 
-    @property
-    def total_calls(self) -> int:
-        return sum(self.calls.values())
+    def peak_kb(self, role: str) -> int | None:
+        """The largest high-water mark among the tree's processes of this role."""
+        peaks = [p.vm_hwm_kb for p in self.processes if p.role == role]
+        return max(peaks) if peaks else None
 
-    @property
-    def write_calls(self) -> int:
-        return sum(self.calls.get(a, 0) for a in WRITE_ACTIONS)
+    def count(self, role: str) -> int:
+        return sum(1 for p in self.processes if p.role == role)
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["total_calls"] = self.total_calls
-        data["write_calls"] = self.write_calls
-        return data
+        return asdict(self)
 
 
-OPS = ("create", "noop", "update_flow", "update_add", "refresh", "destroy")
+#: How a process of a command's tree is recognised from its arguments (first match), after the root.
+_ROLES: tuple[tuple[str, Callable[[list[str]], bool]], ...] = (
+    ("provider host", lambda args: "pulumi.dynamic" in args),
+    ("language host", lambda args: os.path.basename(args[0]) == "pulumi-language-python"),
+    ("program", lambda args: any("pulumi-language-python-exec" in a for a in args)),
+    ("provider wrapper", lambda args: any("pulumi-resource-pulumi-python" in a for a in args)),
+    ("pip (language host's check)", lambda args: "pip" in args[1:3]),
+)
 
 
-def _op_result(
-    op: str, n: int, k: int, result: Any, *, emulator: BenchEmulator, records: list[HostRecord], first: int
-) -> OpResult:
-    passes: list[PassResult] = []
-    by_pid = {r.pid: r for r in records[first:]}
-    total: Counter[str] = Counter()
-    for record in result.passes:
-        hosts = [by_pid[pid] for pid in record.host_pids if pid in by_pid]
-        calls: Counter[str] = Counter()
-        rpc: Counter[str] = Counter()
-        api = 0.0
-        for host in hosts:
-            calls.update(host.calls)
-            rpc.update(host.rpc_seconds)
-            api += emulator.span_between(host.started, host.closed)
-        peaks = [h.vm_hwm_kb for h in hosts if h.vm_hwm_kb is not None]
-        passes.append(
-            PassResult(
-                record.preview, record.seconds, dict(calls), max(peaks) if peaks else None, dict(rpc), api
-            )
-        )
-        total.update(calls)
-    peaks = [p.vm_hwm_kb for p in passes if p.vm_hwm_kb is not None]
-    return OpResult(
-        op=op,
-        n=n,
-        k=k,
-        wall_s=result.seconds,
-        calls=dict(sorted(total.items())),
-        api_s=sum(p.api_seconds for p in passes),
-        host_peak_kb=max(peaks) if peaks else None,
-        passes=passes,
-        steps=[f"{s.op} {s.name}" for s in result.steps],
-    )
+def _role(args: list[str], root: bool, root_role: str) -> str:
+    if root:
+        return root_role
+    return next((role for role, matches in _ROLES if matches(args)), "other")
 
 
-def _expect(condition: bool, what: str) -> None:
-    # A correctness guard on the work itself (never on timings): a benchmark of wrong work is worthless.
-    if not condition:
-        raise RuntimeError(f"benchmark sanity check failed: {what}")
+class _TreeMeter(threading.Thread):
+    """Polls ``/proc`` for the descendants of one process and keeps each one's ``VmHWM``."""
+
+    def __init__(self, root: int, root_role: str) -> None:
+        super().__init__(daemon=True)
+        self.root = root
+        self.root_role = root_role
+        self.members: dict[int, ProcessPeak] = {}
+        self.strangers: set[int] = set()
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            self.sample()
+            self.done.wait(POLL_SECONDS)
+
+    def sample(self) -> None:
+        try:
+            pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+        except OSError:
+            return
+        for pid in pids:
+            if pid in self.strangers:
+                continue
+            if pid not in self.members:
+                if pid != self.root and _ppid(pid) not in self.members:
+                    self.strangers.add(pid)
+                    continue
+                self.members[pid] = ProcessPeak(pid, "", 0)
+            self._update(self.members[pid])
+
+    def _update(self, peak: ProcessPeak) -> None:
+        try:
+            cmdline = Path(f"/proc/{peak.pid}/cmdline").read_bytes().split(b"\0")
+            status = Path(f"/proc/{peak.pid}/status").read_text()
+        except OSError:
+            return
+        args = [c.decode(errors="replace") for c in cmdline if c]
+        hwm = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), None)
+        if not args or hwm is None:
+            return  # a zombie (or not yet exec'd kernel thread): no memory left to read; keep what was seen
+        role = _role(args, peak.pid == self.root, self.root_role)
+        if role != peak.role:
+            # An exec (a fork turning into its program) starts a new address space and a new mark.
+            peak.role, peak.vm_hwm_kb = role, hwm
+        else:
+            peak.vm_hwm_kb = max(peak.vm_hwm_kb, hwm)
 
 
-def run_ours(
-    emulator: BenchEmulator,
-    n: int,
-    *,
-    max_concurrency: int | None = None,
-    skip: Sequence[str] = (),
-    progress: Callable[[str], None] = lambda _msg: None,
-) -> list[OpResult]:
-    """create, no-change up, 1% contact-flow update, 1% add, refresh, destroy of ``n`` numbers.
-
-    Each ``up`` is a preview pass plus a real pass with a fresh host each, as ``pulumi up`` does.
-    Operations named in ``skip`` are left out (destroy then leaves the numbers bound; the caller
-    resets the emulator before the next run anyway).
-    """
-    k = k_for(n)
-    numbers = [bench_number(i) for i in range(n)]
-    changed = {numbers[i]: FLOW_B for i in range(0, n, max(1, n // k))[:k]}
-    added = numbers + [bench_number(n + i) for i in range(k)]
-    emulator.reset()
-    results: list[OpResult] = []
-    with project_dir() as project, metered(emulator) as records:
-        stack = Stack(
-            project,
-            binding_program(numbers, {}),
-            project="ccc-bench",
-            config=stack_config(emulator.emu.url, max_concurrency=max_concurrency),
-            secret_keys={"ccc:accessKeySecret"},
-        )
-
-        def run(op: str, action: Callable[[], Any], count: int) -> None:
-            if op in skip:
-                return
-            progress(op)
-            emulator.clear()
-            first = len(records)
-            result = action()
-            results.append(_op_result(op, n, count, result, emulator=emulator, records=records, first=first))
-
-        run("create", stack.up, n)
-        _expect(len(emulator.emu.bindings(BENCH_INSTANCE_ID)) == n, f"create bound {n} numbers")
-        run("noop", lambda: stack.up(expect_no_changes=True), 0)
-        stack.program = binding_program(numbers, changed)
-        run("update_flow", stack.up, k)
-        flows = Counter(b["contact_flow_id"] for b in emulator.emu.bindings(BENCH_INSTANCE_ID))
-        _expect(flows.get(FLOW_B, 0) == k, f"update set the contact flow of {k} numbers")
-        stack.program = binding_program(added, changed)
-        run("update_add", stack.up, k)
-        _expect(len(emulator.emu.bindings(BENCH_INSTANCE_ID)) == n + k, f"update bound {k} more numbers")
-        run("refresh", stack.refresh, n + k)
-        _expect(not stack.history[-1].drift, "refresh found no drift")
-        run("destroy", stack.destroy, n + k)
-        if "destroy" not in skip:
-            _expect(not emulator.emu.bindings(BENCH_INSTANCE_ID), "destroy unbound every number")
-    return results
-
-
-# --- The naive way: one call per number, in sequence ------------------------------------------
-
-
-def _naive_client(url: str) -> Any:
-    """A client on the provider's own SDK stack (same signing, HTTP, parsing), unthrottled by us."""
-    from ccc_numbers import client as client_module  # noqa: PLC0415 - the SDK loads only when needed
-    from ccc_numbers.config import RuntimeConfig  # noqa: PLC0415
-
-    cfg = stack_config(url)
-    # The naive provider has no rate limit of its own; the latency bounds it (~20 calls/s at 50 ms).
-    cfg["ccc:requestsPerSecond"] = "10000"
-    runtime = RuntimeConfig.from_pulumi_config(cfg, environ={})
-
-    class NaiveClient(client_module.CccClient):
-        """What a provider with one resource per number calls: AddPhoneNumber, one full listing per read."""
-
-        def add_one(self, instance_id: str, number: str, flow: str) -> str:
-            params = {"InstanceId": instance_id, "PhoneNumber": number, "Usage": USAGE, "ContactFlowId": flow}
-            body = self._call("AddPhoneNumber", params, f"adding {number}", resend=False)
-            return str(body["PhoneNumber"]["PhoneNumberId"])
-
-        def read_one(self, instance_id: str, number: str) -> bool:
-            # CCC 2017 has no per-number read and ListPhoneNumbers no filter: each read lists the instance.
-            params = {"InstanceId": instance_id, "OutboundOnly": "false"}
-            body = self._call("ListPhoneNumbers", params, f"reading {number}", resend=True)
-            items = body.get("PhoneNumbers", {}).get("PhoneNumber", [])
-            return any(item.get("Number") == number for item in items)
-
-    return NaiveClient(runtime)
-
-
-def run_naive(
-    emulator: BenchEmulator,
-    n: int,
-    *,
-    progress: Callable[[str], None] = lambda _msg: None,
-) -> list[OpResult]:
-    """The same six operations, one API call per number, sequentially (a per-number provider's calls).
-
-    A lower bound for such a provider: it leaves out the engine's per-resource Check/Diff/Create
-    round trips and the provider host starts, which ours pays in full.
-    """
-    from ccc_numbers.models import Settings, Usage  # noqa: PLC0415
-
-    k = k_for(n)
-    numbers = [bench_number(i) for i in range(n)]
-    changed = [numbers[i] for i in range(0, n, max(1, n // k))[:k]]
-    extra = [bench_number(n + i) for i in range(k)]
-    emulator.reset()
-    client = _naive_client(emulator.emu.url)
-    ids: dict[str, str] = {}
-    results: list[OpResult] = []
-
-    def timed(op: str, count: int, work: Callable[[], None]) -> None:
-        progress(op)
-        emulator.clear()
-        started = time.perf_counter()
-        work()
-        ended = time.perf_counter()
-        calls = dict(sorted(emulator.calls_since(0).items()))
-        results.append(OpResult(op, n, count, ended - started, calls, emulator.span_between(started, ended)))
-
-    def create() -> None:
-        for number in numbers:
-            ids[number] = client.add_one(BENCH_INSTANCE_ID, number, FLOW_A)
-
-    def update_flow() -> None:
-        settings = Settings(Usage(USAGE), FLOW_B, ())
-        for number in changed:
-            client.modify(BENCH_INSTANCE_ID, ids[number], settings)
-
-    def update_add() -> None:
-        for number in extra:
-            ids[number] = client.add_one(BENCH_INSTANCE_ID, number, FLOW_A)
-
-    def refresh() -> None:
-        for number in ids:
-            _expect(client.read_one(BENCH_INSTANCE_ID, number), f"naive read found {number}")
-
-    def destroy() -> None:
-        for pid in ids.values():
-            client.remove(BENCH_INSTANCE_ID, pid)
-
-    # The SDK import and client set-up happen once, before the clock starts (ours pays them per pass).
-    client.list_numbers(BENCH_INSTANCE_ID)
-    timed("create", n, create)
-    _expect(len(emulator.emu.bindings(BENCH_INSTANCE_ID)) == n, f"naive create bound {n} numbers")
-    # A per-number provider's diff is offline too: a no-change up makes no call at all.
-    timed("noop", 0, lambda: None)
-    timed("update_flow", k, update_flow)
-    timed("update_add", k, update_add)
-    timed("refresh", n + k, refresh)
-    timed("destroy", n + k, destroy)
-    _expect(not emulator.emu.bindings(BENCH_INSTANCE_ID), "naive destroy unbound every number")
-    return results
-
-
-def projected(op: str, n: int, calls: Mapping[str, int], per_call_s: float, note: str) -> OpResult:
-    """An operation not run: its time projected as calls × ``per_call_s``; marked as not measured."""
-    count = sum(calls.values())
-    return OpResult(
-        op, n, k_for(n), count * per_call_s, {}, 0.0, measured=False, note=note, projected_calls=dict(calls)
-    )
-
-
-def naive_call_counts(n: int) -> dict[str, dict[str, int]]:
-    """The calls the naive way makes for each operation at size ``n`` (what run_naive would send)."""
-    k = k_for(n)
-    return {
-        "create": {"AddPhoneNumber": n},
-        "noop": {},
-        "update_flow": {"ModifyPhoneNumber": k},
-        "update_add": {"AddPhoneNumber": k},
-        "refresh": {"ListPhoneNumbers": n + k},
-        "destroy": {"RemovePhoneNumber": n + k},
-    }
-
-
-# --- Concurrent reads in one host ---------------------------------------------------------------
-
-
-def concurrent_reads(
-    stack: Stack, read_requests: list[dict[str, Any]], configure: dict[str, Any], threads: int = 8
-) -> HostRecord:
-    """Send ``read_requests`` at once to one fresh metered host, as the engine's parallel refresh does."""
-    from google.protobuf import json_format  # noqa: PLC0415
-    from pulumi.runtime.proto import provider_pb2  # noqa: PLC0415
-
-    env = dict(os.environ)
-    env["PULUMI_PROJECT"] = stack.project
-    env["PULUMI_CONFIG"] = "{}"
-    host = MeteredHost(stack.project_dir, env, [])
+def _ppid(pid: int) -> int | None:
     try:
-        host.call("Handshake", provider_pb2.ProviderHandshakeRequest(), unimplemented_ok=True)
-        host.call("Configure", json_format.ParseDict(configure, provider_pb2.ConfigureRequest()))
-        requests = [json_format.ParseDict(r, provider_pb2.ReadRequest()) for r in read_requests]
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(lambda req: host.call("Read", req), requests))
-    finally:
-        host.close()
-    return host.record
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name in parentheses may hold spaces; the fields after it are fixed.
+    return int(stat.rsplit(")", 1)[1].split()[1])
 
 
-def many_bindings_program(count: int, per_binding: int) -> Callable[[], None]:
-    """``count`` bindings in the benchmark instance, ``per_binding`` numbers each."""
-
-    def program() -> None:
-        from ccc_numbers import PhoneNumberBinding  # noqa: PLC0415 - imported where the program runs
-
-        for b in range(count):
-            numbers = [bench_number(b * per_binding + i) for i in range(per_binding)]
-            PhoneNumberBinding(
-                f"team-{b:02d}",
-                instance_id=BENCH_INSTANCE_ID,
-                numbers=numbers,
-                usage=USAGE,
-                contact_flow_id=FLOW_A,
-            )
-
-    return program
+def _tail(path: Path, limit: int = 4000) -> str:
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return text[-limit:]
 
 
-def run_refresh_many(emulator: BenchEmulator, count: int = 50, per_binding: int = 2) -> dict[str, Any]:
-    """Refresh ``count`` bindings of one instance: ListPhoneNumbers per provider process.
+def measure(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    emulator: BenchEmulator,
+    root_role: str = "cli",
+    timeout_s: float = 3600,
+    keep_stderr: Path | None = None,
+) -> Measurement:
+    """Run ``argv`` once, metering its process tree; the emulator's journal is cleared first.
 
-    Two ways: ``pulumi refresh`` through the driver (Reads one after another, one host per pass),
-    and the same Read requests sent concurrently to one host (the engine runs refresh steps in
-    parallel; the host serves four at a time).
+    ``keep_stderr``: copy the whole of the command's stderr there (the profile's engine log).
     """
-    emulator.reset()
-    with project_dir() as project, metered(emulator) as records:
-        stack = Stack(
-            project,
-            many_bindings_program(count, per_binding),
-            project="ccc-bench",
-            config=stack_config(emulator.emu.url),
-            secret_keys={"ccc:accessKeySecret"},
+    emulator.clear()
+    with tempfile.TemporaryDirectory(prefix="ccc-bench-out-") as tmp:
+        out_path, err_path = Path(tmp) / "stdout", Path(tmp) / "stderr"
+        with out_path.open("wb") as out, err_path.open("wb") as err:
+            started = time.perf_counter()
+            proc = subprocess.Popen(
+                list(argv), cwd=cwd, env=dict(env), stdout=out, stderr=err, start_new_session=True
+            )
+            meter = _TreeMeter(proc.pid, root_role)
+            meter.start()
+            timer = threading.Timer(timeout_s, lambda: os.killpg(proc.pid, signal.SIGKILL))
+            timer.start()
+            try:
+                _, status, usage = os.wait4(proc.pid, 0)
+            finally:
+                timer.cancel()
+            wall = time.perf_counter() - started
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            meter.done.set()
+            meter.join()
+        if keep_stderr is not None:
+            shutil.copyfile(err_path, keep_stderr)
+        return Measurement(
+            argv=list(argv),
+            returncode=proc.returncode,
+            wall_s=wall,
+            calls=emulator.calls(),
+            failed_calls=emulator.failed_calls(),
+            api_s=emulator.api_phase(),
+            cpu_s=usage.ru_utime + usage.ru_stime,
+            processes=[p for p in meter.members.values() if p.role],
+            stdout_tail=_tail(out_path),
+            stderr_tail=_tail(err_path),
         )
-        stack.up(skip_preview=True)
-        _expect(len(emulator.emu.bindings(BENCH_INSTANCE_ID)) == count * per_binding, "bindings created")
-        emulator.clear()
-        first = len(records)
-        result = stack.refresh()
-        sequential = _op_result(
-            "refresh", count * per_binding, count, result, emulator=emulator, records=records, first=first
-        )
-        real = result.passes[-1]
-        configure = next(c.request for c in real.calls if c.method == "Configure")
-        reads = [c.request for c in real.calls if c.method == "Read"]
-        emulator.clear()
-        started = time.perf_counter()
-        host = concurrent_reads(stack, reads, configure)
-        concurrent_s = time.perf_counter() - started
-    return {
-        "bindings": count,
-        "numbers_per_binding": per_binding,
-        "sequential_refresh": {
-            "passes": [
-                {
-                    "preview": p.preview,
-                    "list_calls": p.calls.get("ListPhoneNumbers", 0),
-                    "calls": p.calls,
-                    "seconds": p.seconds,
-                }
-                for p in sequential.passes
-            ],
-            "wall_s": sequential.wall_s,
-        },
-        "concurrent_reads": {
-            "reads": len(reads),
-            "list_calls": host.calls.get("ListPhoneNumbers", 0),
-            "calls": host.calls,
-            "wall_s": concurrent_s,
-        },
-    }

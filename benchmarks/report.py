@@ -1,582 +1,457 @@
-"""Turns the benchmark's figures into ratios, target verdicts, a text table, a markdown page and a chart.
+"""Tables, ratios, targets and the chart of a benchmark run (``bench.json`` in, markdown and PNG out).
 
-Owns presentation only: every number here comes from the results dict that ``bench.py`` assembles
-(see ``bench.py`` for its shape). Verdicts compare measured figures with the targets of issue 5 and
-say by how much one is missed; nothing here asserts, a missed target is a reported finding.
-matplotlib is optional (the ``bench`` extra): without it the chart is skipped with a note.
+Owns how the measured runs are summarised: the median and the spread (min–max) of each
+(contender, N, operation) over its rounds, the ratios of ours against each baseline from the same
+run, and issue 9's targets with a verdict. Must not measure or assert: a missed target is reported,
+never raised.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping
+import json
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-OP_LABELS = {
-    "create": "create",
-    "noop": "no-change up",
-    "update_flow": "update: 1% contact flow",
-    "update_add": "update: +1% numbers",
-    "refresh": "refresh",
-    "destroy": "destroy",
-}
+from contenders import CONTENDERS, LABELS, OP_LABELS, OPS
+
 SHORT = {
-    "ListPhoneNumbers": "List",
     "AddBulkPhoneNumbers": "AddBulk",
     "AddPhoneNumber": "Add",
+    "ListPhoneNumbers": "List",
     "ModifyPhoneNumber": "Modify",
     "RemovePhoneNumber": "Remove",
 }
-WRITE_ACTIONS = ("AddBulkPhoneNumbers", "AddPhoneNumber", "ModifyPhoneNumber", "RemovePhoneNumber")
+Stats = dict[str, Any]
+#: What "API phase" meant in a run (``meta.api_phase``; runs without it used "span").
+API_PHASE = {
+    "busy": "API phase: time with at least one request in the emulator (the union of their spans).",
+    "span": "API phase: first request in to last answer out, for the whole operation (in this run; a "
+    "refresh lists once per pass, so its figure spans the gap between its two passes too).",
+}
+
+
+# --- Formatting ---------------------------------------------------------------------------------
 
 
 def calls_text(calls: Mapping[str, int]) -> str:
-    """``{"ListPhoneNumbers": 1, "AddBulkPhoneNumbers": 10}`` → ``1 List + 10 AddBulk``; ``0`` when empty."""
-    order = list(SHORT)
-    parts = [
-        f"{calls[a]:,} {SHORT.get(a, a)}"
-        for a in sorted(calls, key=lambda a: order.index(a) if a in order else 99)
-        if calls[a]
-    ]
-    return " + ".join(parts) if parts else "0"
+    """``1 List + 10 AddBulk``; ``0`` for no call."""
+    if not calls:
+        return "0"
+    return " + ".join(f"{count:,} {SHORT.get(action, action)}" for action, count in sorted(calls.items()))
 
 
-def seconds_text(value: float | None, measured: bool = True) -> str:
+def seconds(value: float | None) -> str:
     if value is None:
-        return "not run"
-    text = f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s" if value < 100 else f"{value:.0f} s"
-    return text if measured else f"~{text} (projected)"
-
-
-def ratio_text(value: float | None) -> str:
-    if value is None or math.isnan(value):
         return "—"
-    if value >= 100:
-        return f"{value:.0f}"
-    return f"{value:.3g}"
+    if value < 1:
+        return f"{value * 1e3:.0f} ms"
+    if value < 100:
+        return f"{value:.2f} s"
+    return f"{value:.0f} s"
 
 
-def _index(runs: Iterable[Mapping[str, Any]]) -> dict[tuple[int, str], Mapping[str, Any]]:
-    return {(r["n"], r["op"]): r for r in runs}
+def mib(kb: float | None) -> str:
+    return "—" if kb is None else f"{kb / 1024:.0f} MiB"
 
 
-def total_calls(run: Mapping[str, Any] | None) -> int | None:
-    if run is None:
-        return None
-    calls: Mapping[str, int] = run["calls"] if run["measured"] else run.get("projected_calls", {})
-    return sum(calls.values())
+def size_text(count: float | None) -> str:
+    if count is None:
+        return "—"
+    if count < 1024 * 1024:
+        return f"{count / 1024:.1f} KiB"
+    return f"{count / 1024 / 1024:.2f} MiB"
 
 
-def rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One row per (N, operation): ours, ours at concurrency 1, naive, and the ratios ours / naive."""
-    ours = _index(results["runs"]["ours"])
-    c1 = _index(results["runs"]["ours_c1"])
-    naive = _index(results["runs"]["naive"])
-    out = []
-    for (n, op), run in ours.items():
-        c1_run = c1.get((n, op))
-        naive_run = naive.get((n, op))
-        ours_calls = total_calls(run) or 0
-        naive_calls = total_calls(naive_run)
-        naive_wall = naive_run["wall_s"] if naive_run else None
-        out.append(
-            {
-                "n": n,
-                "op": op,
-                "ours_calls": run["calls"],
-                "ours_writes": sum(run["calls"].get(a, 0) for a in WRITE_ACTIONS),
-                "ours_wall_s": run["wall_s"],
-                "ours_api_s": run["api_s"],
-                "ours_real_pass_s": run["passes"][-1]["seconds"] if run["passes"] else None,
-                "preview_calls": sum(sum(p["calls"].values()) for p in run["passes"] if p["preview"]),
-                "host_peak_mib": run["host_peak_kb"] / 1024 if run.get("host_peak_kb") else None,
-                "c1_wall_s": c1_run["wall_s"] if c1_run else None,
-                "c1_measured": c1_run["measured"] if c1_run else False,
-                "c1_api_s": c1_run["api_s"] if c1_run and c1_run["measured"] else None,
-                "naive_calls": naive_run["calls"]
-                if naive_run and naive_run["measured"]
-                else (naive_run or {}).get("projected_calls"),
-                "naive_wall_s": naive_wall,
-                "naive_measured": naive_run["measured"] if naive_run else False,
-                "calls_ratio": ours_calls / naive_calls if naive_calls else None,
-                # No call either way (a no-change up): nothing to compare.
-                "wall_ratio": run["wall_s"] / naive_wall if naive_wall and naive_calls else None,
-                "c1_speedup": c1_run["wall_s"] / run["wall_s"] if c1_run else None,
-            }
-        )
-    return out
+def ratio(a: float | None, b: float | None) -> str:
+    if a is None or b is None or b == 0:
+        return "—"
+    value = a / b
+    return f"{value:.3g}×" if value < 1000 else f"{value:,.0f}×"
 
 
-def _table(head: list[str], body: list[list[str]], markdown: bool) -> str:
-    if markdown:
-        lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-        lines += ["| " + " | ".join(cells) + " |" for cells in body]
-        return "\n".join(lines)
-    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(head)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) for cells in body]
+def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
 
-def main_table(results: Mapping[str, Any], *, markdown: bool = False) -> str:
-    """The operations table: calls, wall time, host peak memory, and the ratios."""
-    head = [
+# --- Statistics ---------------------------------------------------------------------------------
+
+
+def _spread(values: Sequence[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def summarise(runs: Sequence[Mapping[str, Any]]) -> dict[tuple[str, int, str], Stats]:
+    """Per (contender, N, operation): runs, wall/API/CPU spreads, calls, peaks and state size."""
+    groups: dict[tuple[str, int, str], list[Mapping[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault((run["contender"], run["n"], run["op"]), []).append(run)
+    out: dict[tuple[str, int, str], Stats] = {}
+    for key, group in groups.items():
+        calls = Counter(tuple(sorted(r["calls"].items())) for r in group)
+        common, _ = calls.most_common(1)[0]
+
+        def med(field: str, rows: list[Mapping[str, Any]] = group) -> float | None:
+            values = [r[field] for r in rows if r.get(field) is not None]
+            return statistics.median(values) if values else None
+
+        out[key] = {
+            "runs": len(group),
+            "wall": _spread([r["wall_s"] for r in group]),
+            "api": _spread([r["api_s"] for r in group]),
+            "cpu": _spread([r["cpu_s"] for r in group]),
+            "calls": dict(common),
+            "calls_vary": len(calls) > 1,
+            "cli_peak_kb": med("cli_peak_kb"),
+            "host_peak_kb": med("host_peak_kb"),
+            "host_processes": med("host_processes"),
+            "state_bytes": med("state_bytes"),
+        }
+    return out
+
+
+def _wall(
+    stats: Mapping[tuple[str, int, str], Stats], name: str, n: int, op: str, metric: str = "wall"
+) -> float | None:
+    entry = stats.get((name, n, op))
+    return entry[metric]["median"] if entry else None
+
+
+def _cell(entry: Stats | None, metric: str = "wall") -> str:
+    if not entry:
+        return "—"
+    spread = entry[metric]
+    if entry["runs"] == 1:
+        return seconds(spread["median"])
+    low, high = seconds(spread["min"]), seconds(spread["max"])
+    return f"{seconds(spread['median'])} ({low}–{high}, {entry['runs']} runs)"
+
+
+def sizes_of(results: Mapping[str, Any]) -> list[int]:
+    return sorted({r["n"] for r in results["runs"]})
+
+
+def present(results: Mapping[str, Any]) -> list[str]:
+    names = {r["contender"] for r in results["runs"]}
+    return [c for c in CONTENDERS if c in names]
+
+
+def _ops(results: Mapping[str, Any]) -> list[str]:
+    seen = {r["op"] for r in results["runs"]}
+    return [op for op in OPS if op in seen]
+
+
+# --- Tables -------------------------------------------------------------------------------------
+
+
+def wall_table(
+    results: Mapping[str, Any], stats: Mapping[tuple[str, int, str], Stats], n: int, metric: str = "wall"
+) -> str:
+    """Wall (or CPU) time per operation at one N: each contender (median, spread), ours ÷ each baseline."""
+    names = present(results)
+    others = [c for c in names if c != "ours"]
+    header = ["operation", *[LABELS[c] for c in names]]
+    if "ours" in names:
+        header += [f"ours ÷ {LABELS[c].split(' ')[0]}" for c in others]
+    rows = []
+    for op in _ops(results):
+        row = [OP_LABELS[op], *[_cell(stats.get((c, n, op)), metric) for c in names]]
+        if "ours" in names:
+            ours = _wall(stats, "ours", n, op, metric)
+            row += [ratio(ours, _wall(stats, c, n, op, metric)) for c in others]
+        rows.append(row)
+    return table(header, rows)
+
+
+def calls_table(results: Mapping[str, Any], stats: Mapping[tuple[str, int, str], Stats]) -> str:
+    names = [c for c in present(results) if c != "floor"]
+    rows = []
+    for n in sizes_of(results):
+        for op in _ops(results):
+            cells = []
+            for c in names:
+                entry = stats.get((c, n, op))
+                text = calls_text(entry["calls"]) if entry else "—"
+                cells.append(text + (" (varied)" if entry and entry["calls_vary"] else ""))
+            rows.append([f"{n:,}", OP_LABELS[op], *cells])
+    return table(["N", "operation", *[LABELS[c] for c in names]], rows)
+
+
+def memory_table(results: Mapping[str, Any], stats: Mapping[tuple[str, int, str], Stats]) -> str:
+    """Peak memory of the CLI and of the provider host, per contender, N and operation."""
+    names = [c for c in present(results) if c != "script"]
+    header = ["N", "operation"]
+    for c in names:
+        header += [f"{LABELS[c]}: CLI", f"{LABELS[c]}: host"]
+    if "script" in present(results):
+        header.append(f"{LABELS['script']}: process")
+    rows = []
+    for n in sizes_of(results):
+        for op in _ops(results):
+            row = [f"{n:,}", OP_LABELS[op]]
+            for c in names:
+                entry = stats.get((c, n, op))
+                row += [
+                    mib(entry["cli_peak_kb"]) if entry else "—",
+                    mib(entry["host_peak_kb"]) if entry else "—",
+                ]
+            if "script" in present(results):
+                entry = stats.get(("script", n, op))
+                row.append(mib(entry["cli_peak_kb"]) if entry else "—")
+            rows.append(row)
+    return table(header, rows)
+
+
+def state_table(results: Mapping[str, Any], stats: Mapping[tuple[str, int, str], Stats]) -> str:
+    names = [c for c in present(results) if c != "script"]
+    rows = []
+    for n in sizes_of(results):
+        row = [f"{n:,}"]
+        for c in names:
+            entry = stats.get((c, n, "create"))
+            row.append(size_text(entry["state_bytes"]) if entry else "—")
+        rows.append(row)
+    return table(["N", *[f"{LABELS[c]}: state after create" for c in names]], rows)
+
+
+def profile_table(results: Mapping[str, Any], stats: Mapping[tuple[str, int, str], Stats]) -> str:
+    """Ours: where the wall time goes, API phase against the rest, CPU of the whole process tree."""
+    rows = []
+    for n in sizes_of(results):
+        for op in _ops(results):
+            entry = stats.get(("ours", n, op))
+            if not entry:
+                continue
+            wall, api, cpu = entry["wall"]["median"], entry["api"]["median"], entry["cpu"]["median"]
+            floor = _wall(stats, "floor", n, op)
+            rows.append(
+                [
+                    f"{n:,}",
+                    OP_LABELS[op],
+                    seconds(wall),
+                    seconds(api) if api else "0",
+                    seconds(wall - api),
+                    seconds(floor),
+                    seconds(wall - api - floor) if floor is not None else "—",
+                    seconds(cpu),
+                    str(int(entry["host_processes"] or 0)),
+                ]
+            )
+    header = [
         "N",
         "operation",
-        "ours: API calls",
-        "ours: wall",
-        "ours: API phase",
-        "ours: host peak",
-        "ours, concurrency 1: wall",
-        "naive: API calls",
-        "naive: wall",
-        "calls ours/naive",
-        "time ours/naive",
-        "time c1/ours",
+        "wall",
+        "API phase",
+        "wall − API",
+        "floor's wall",
+        "wall − API − floor",
+        "CPU (tree)",
+        "hosts",
     ]
-    body = []
-    for r in rows(results):
-        naive_calls = r["naive_calls"]
-        body.append(
-            [
-                f"{r['n']:,}",
-                OP_LABELS[r["op"]],
-                calls_text(r["ours_calls"]),
-                seconds_text(r["ours_wall_s"]),
-                seconds_text(r["ours_api_s"]) if r["ours_api_s"] else "—",
-                f"{r['host_peak_mib']:.0f} MiB" if r["host_peak_mib"] else "—",
-                seconds_text(r["c1_wall_s"], r["c1_measured"]),
-                (calls_text(naive_calls) if r["naive_measured"] else f"{calls_text(naive_calls)} (not run)")
-                if naive_calls is not None
-                else "not run",
-                seconds_text(r["naive_wall_s"], r["naive_measured"]),
-                ratio_text(r["calls_ratio"]),
-                ratio_text(r["wall_ratio"])
-                + ("" if r["naive_measured"] or r["wall_ratio"] is None else " (proj.)"),
-                ratio_text(r["c1_speedup"])
-                + ("" if r["c1_measured"] or r["c1_speedup"] is None else " (proj.)"),
-            ]
-        )
-    return _table(head, body, markdown)
+    return table(header, rows)
 
 
-def micro_table(micro: list[Mapping[str, Any]], *, markdown: bool = False) -> str:
-    head = [
-        "N",
-        "check",
-        "diff (update)",
-        "diff (no change)",
-        "plan",
-        "check+diff+plan",
-        "per number",
-        "check, list form",
-        "peak memory",
-        "per number",
-    ]
-    body = [
-        [
-            f"{m['n']:,}",
-            f"{m['check_s'] * 1e3:.1f} ms",
-            f"{m['diff_s'] * 1e3:.2f} ms",
-            f"{m['diff_noop_s'] * 1e3:.2f} ms",
-            f"{m['plan_s'] * 1e3:.1f} ms",
-            f"{m['total_s'] * 1e3:.1f} ms",
-            f"{m['us_per_number']:.2f} µs",
-            f"{m['check_list_s'] * 1e3:.1f} ms",
-            f"{m['peak_bytes'] / 2**20:.1f} MiB",
-            f"{m['bytes_per_number']:.0f} B",
-        ]
-        for m in micro
-    ]
-    return _table(head, body, markdown)
+# --- Targets ------------------------------------------------------------------------------------
 
 
-def coldstart_table(cold: Mapping[str, Any], *, markdown: bool = False) -> str:
-    head = ["provider", "port ready (median)", "first Check answered (median)", "min", "max", "runs"]
-    body = [
-        [
-            name,
-            f"{f['port_ready_median_s'] * 1e3:.0f} ms",
-            f"{f['first_check_median_s'] * 1e3:.0f} ms",
-            f"{f['first_check_min_s'] * 1e3:.0f} ms",
-            f"{f['first_check_max_s'] * 1e3:.0f} ms",
-            str(f["runs"]),
-        ]
-        for name, f in cold["starts"].items()
-    ]
-    return _table(head, body, markdown)
+def _target(
+    stats: Mapping[tuple[str, int, str], Stats],
+    text: str,
+    *,
+    a: tuple[str, int, str],
+    b: tuple[str, int, str],
+    ok: Callable[[float], bool],
+    describe: Callable[[float], str],
+) -> list[str]:
+    wa, wb = _wall(stats, *a), _wall(stats, *b)
+    if wa is None or wb is None:
+        return [text, "not measured in this run", "—"]
+    value = wa / wb
+    measured = f"{seconds(wa)} vs {seconds(wb)}: {describe(value)}"
+    return [text, measured, "met" if ok(value) else "**missed**"]
 
 
-def importtime_lines(cold: Mapping[str, Any]) -> list[str]:
-    lines = []
-    for imp in cold["importtime"].values():
-        largest = ", ".join(f"{name} {us / 1000:.0f} ms" for name, us in imp["largest_self_us"][:5])
-        sdk = ", ".join(imp["sdk_modules_imported"]) or "none"
-        lines.append(
-            f"`python -X importtime`: `import {imp['module']}` adds {imp['cumulative_us'] / 1000:.0f} ms and "
-            f"{imp['modules_added']} modules to what the host imports anyway"
-            + (f" (self time: {largest})" if largest else "")
-            + f"; Alibaba SDK modules among them: {sdk}."
-        )
-    return lines
-
-
-# --- Targets -------------------------------------------------------------------------------------
-
-
-def _verdict(ok: bool | None, miss: str = "") -> str:
-    if ok is None:
-        return "not measured"
-    return "met" if ok else f"missed{': ' + miss if miss else ''}"
-
-
-Target = dict[str, str]
-
-
-def _target(target: str, measured: str, verdict: str) -> Target:
-    return {"target": target, "measured": measured, "verdict": verdict}
-
-
-def _writes(calls: Mapping[str, int]) -> int:
-    return sum(calls.get(a, 0) for a in WRITE_ACTIONS)
-
-
-def _call_targets(results: Mapping[str, Any]) -> list[Target]:
-    """Create, no-change up, preview and update call counts."""
-    batch = results["meta"]["batch_size"]
-    ours = sorted(_index(results["runs"]["ours"]).items())
-    out = []
-    creates = [(n, r) for (n, op), r in ours if op == "create"]
-    ok = all(
-        dict(r["calls"]) == {"ListPhoneNumbers": 1, "AddBulkPhoneNumbers": math.ceil(n / batch)}
-        for n, r in creates
-    )
-    out.append(
+def targets(stats: Mapping[tuple[str, int, str], Stats]) -> list[list[str]]:
+    """Issue 9's targets, each as [target, measured, verdict]; ratios from this run's medians."""
+    rows = [
         _target(
-            f"Create of N numbers, one settings group: 1 ListPhoneNumbers + ceil(N/{batch}) "
-            "AddBulkPhoneNumbers, no other write",
-            "; ".join(f"N={n:,}: {calls_text(r['calls'])}" for n, r in creates),
-            _verdict(ok if creates else None),
-        )
-    )
-    noops = [(n, r) for (n, op), r in ours if op == "noop"]
-    out.append(
+            stats,
+            "1,000-number create ≤ 1.3× the floor's `up`",
+            a=("ours", 1000, "create"),
+            b=("floor", 1000, "create"),
+            ok=lambda v: v <= 1.3,
+            describe=lambda v: f"{v:.2f}× the floor",
+        ),
         _target(
-            "No-change up: 0 write calls",
-            "; ".join(f"N={n:,}: {calls_text(r['calls'])}" for n, r in noops),
-            _verdict(all(_writes(r["calls"]) == 0 for _, r in noops) if noops else None),
-        )
-    )
+            stats,
+            "10,000-number no-change `up` ≤ 2× the floor's",
+            a=("ours", 10000, "noop"),
+            b=("floor", 10000, "noop"),
+            ok=lambda v: v <= 2,
+            describe=lambda v: f"{v:.2f}× the floor",
+        ),
+        _target(
+            stats,
+            "create of 100 ≥ 1.5× faster than one resource per number",
+            a=("per_number", 100, "create"),
+            b=("ours", 100, "create"),
+            ok=lambda v: v >= 1.5,
+            describe=lambda v: f"{v:.2f}× faster" if v >= 1 else f"{1 / v:.2f}× slower",
+        ),
+        _target(
+            stats,
+            "create of 1,000 ≥ 30× faster than one resource per number",
+            a=("per_number", 1000, "create"),
+            b=("ours", 1000, "create"),
+            ok=lambda v: v >= 30,
+            describe=lambda v: f"{v:.1f}× faster",
+        ),
+        _target(
+            stats,
+            "destroy of 1,000 no slower than the 4-thread script",
+            a=("ours", 1000, "destroy"),
+            b=("script", 1000, "destroy"),
+            ok=lambda v: v <= 1,
+            describe=lambda v: f"{v:.2f}× the script's time",
+        ),
+    ]
     previews = [
-        sum(p["calls"].values()) for _, r in ours if r["op"] != "refresh" for p in r["passes"] if p["preview"]
+        sum(entry["calls"].values())
+        for (c, _n, op), entry in stats.items()
+        if c == "ours" and op == "preview"
     ]
-    out.append(
-        _target(
-            "Preview: 0 API calls",
-            f"{len(previews)} preview passes (of every up and destroy), {sum(previews)} API calls in all",
-            _verdict(sum(previews) == 0 if previews else None, f"{sum(previews)} calls"),
-        )
-    )
-    figures, ok = [], True
-    for op in ("update_flow", "update_add"):
-        for (n, run_op), run in ours:
-            if run_op != op:
-                continue
-            k = run["k"]
-            bound = k if op == "update_flow" else math.ceil(k / batch)
-            ok = ok and run["calls"].get("ListPhoneNumbers", 0) == 1 and _writes(run["calls"]) <= bound
-            figures.append(f"{OP_LABELS[op]}, N={n:,} k={k}: {calls_text(run['calls'])}")
-    out.append(
-        _target(
-            "Update changing k of N numbers: writes proportional to k, exactly 1 listing",
-            "; ".join(figures),
-            _verdict(ok if figures else None),
-        )
-    )
-    return out
-
-
-def _refresh_target(results: Mapping[str, Any]) -> Target:
-    many = results.get("refresh_many")
-    if not many:
-        return _target("Refresh of 50 bindings: ≤ 2 ListPhoneNumbers per process", "not run", "not measured")
-    per_pass = [p["list_calls"] for p in many["sequential_refresh"]["passes"]]
-    conc = many["concurrent_reads"]["list_calls"]
-    worst = max([*per_pass, conc])
-    return _target(
-        f"Refresh of {many['bindings']} bindings in one instance, one provider process: ≤ 2 ListPhoneNumbers",
-        f"`pulumi refresh` (Reads in sequence): {' / '.join(map(str, per_pass))} per process (preview / "
-        f"real pass); {many['concurrent_reads']['reads']} concurrent Reads in one host: {conc}",
-        _verdict(worst <= 2, f"{worst} listings, {worst - 2} over"),
-    )
-
-
-def _speed_targets(results: Mapping[str, Any]) -> list[Target]:
-    """Create of 1,000 at 50 ms: against naive and against concurrency 1."""
-    meta = results["meta"]
-    row = {(r["n"], r["op"]): r for r in rows(results)}.get((1000, "create"))
-    if not row or meta["latency_ms"] != 50:
-        why = "N=1,000 not run" if not row else f"latency was {meta['latency_ms']:g} ms, not 50 ms"
-        return [
-            _target("Create of 1,000 numbers at 50 ms: ≥ 100× naive, ≥ 2× concurrency 1", why, "not measured")
+    rows.append(
+        [
+            "previews make 0 API calls",
+            f"{len(previews)} preview sizes of ours, {sum(previews)} calls in all"
+            if previews
+            else "not measured",
+            ("met" if sum(previews) == 0 else "**missed**") if previews else "—",
         ]
-    ours_s, naive_s, c1_s, api_s = (
-        row["ours_wall_s"],
-        row["naive_wall_s"],
-        row["c1_wall_s"],
-        row["ours_api_s"],
     )
-    out = []
-    if naive_s:
-        speed = naive_s / ours_s
-        api = (
-            f"; API phase alone (ours: first call in to last answer out): {naive_s / api_s:.0f}×"
-            if api_s
-            else ""
-        )
-        out.append(
-            _target(
-                "Create of 1,000 numbers at 50 ms: ≥ 100× faster than the naive way",
-                f"ours {seconds_text(ours_s)} (whole `up`: preview and real pass, two host starts), naive "
-                f"{seconds_text(naive_s, row['naive_measured'])}: {speed:.0f}× faster{api}",
-                _verdict(speed >= 100, f"{speed:.0f}× of 100× ({100 / speed:.1f}× short)"),
-            )
-        )
-    if c1_s:
-        speed = c1_s / ours_s
-        c1_api = row["c1_api_s"]
-        api = f"; API phase alone: {c1_api / api_s:.2f}×" if c1_api and api_s else ""
-        out.append(
-            _target(
-                "Create of 1,000 numbers at 50 ms: ≥ 2× faster than ours at concurrency 1",
-                f"concurrency 1 {seconds_text(c1_s)} vs default {seconds_text(ours_s)}: {speed:.2f}×{api}",
-                _verdict(speed >= 2, f"{speed:.2f}× of 2× ({2 / speed:.2f}× short)"),
-            )
-        )
-    return out
-
-
-def _cpu_targets(results: Mapping[str, Any]) -> list[Target]:
-    micro = {m["n"]: m for m in results.get("micro") or []}
-    out = []
-    if 10_000 in micro:
-        us = micro[10_000]["us_per_number"]
-        out.append(
-            _target(
-                "Check + diff + plan: < 10 µs per number at 10,000",
-                f"{us:.2f} µs per number",
-                _verdict(us < 10, f"{us - 10:.2f} µs over"),
-            )
-        )
-    else:
-        out.append(_target("Check + diff + plan: < 10 µs per number at 10,000", "not run", "not measured"))
-    if len(micro) >= 2:
-        per = [m["bytes_per_number"] for m in micro.values()]
-        spread = max(per) / min(per)
-        out.append(
-            _target(
-                "Check + diff + plan: memory linear in N",
-                ", ".join(f"N={n:,}: {m['bytes_per_number']:.0f} B/number" for n, m in micro.items())
-                + f" (max/min {spread:.2f})",
-                _verdict(spread <= 1.5, f"bytes per number vary {spread:.2f}×"),
-            )
-        )
-    return out
-
-
-def _coldstart_targets(results: Mapping[str, Any]) -> list[Target]:
-    cold = results.get("coldstart")
-    if not cold:
-        return [
-            _target("Provider host cold start within 1.5× of a trivial provider's", "not run", "not measured")
-        ]
-    ratio = cold["ratio"]
-    ours_ms = cold["starts"]["PhoneNumberBinding"]["first_check_median_s"] * 1e3
-    trivial_ms = cold["starts"]["trivial provider"]["first_check_median_s"] * 1e3
-    sdk = cold["importtime"]["ccc_numbers"]["sdk_modules_imported"]
-    return [
-        _target(
-            "Provider host cold start within 1.5× of a trivial dynamic provider's",
-            f"{ours_ms:.0f} ms vs {trivial_ms:.0f} ms to the first Check (medians): {ratio:.2f}×",
-            _verdict(ratio <= 1.5, f"{ratio:.2f}×, {ours_ms - 1.5 * trivial_ms:.0f} ms over the 1.5× line"),
-        ),
-        _target(
-            "Check and diff do not import the Alibaba SDK",
-            f"`-X importtime` of `import ccc_numbers`: SDK modules {', '.join(sdk) or 'none'}; "
-            "tests/unit/test_imports.py checks sys.modules after check and diff",
-            _verdict(not sdk, ", ".join(sdk)),
-        ),
-    ]
-
-
-def targets(results: Mapping[str, Any]) -> list[Target]:
-    """Each target of issue 5 with the measured figure and a verdict (met / missed by how much)."""
-    return [
-        *_call_targets(results),
-        _refresh_target(results),
-        *_speed_targets(results),
-        *_cpu_targets(results),
-        *_coldstart_targets(results),
-    ]
-
-
-def targets_table(results: Mapping[str, Any], *, markdown: bool = False) -> str:
-    body = [[t["target"], t["measured"], t["verdict"]] for t in targets(results)]
-    return _table(["target", "measured", "verdict"], body, markdown)
-
-
-# --- Markdown and chart --------------------------------------------------------------------------
+    return rows
 
 
 def conditions(results: Mapping[str, Any]) -> str:
     meta = results["meta"]
+    plan = meta["plan"]
     return (
-        f"{meta['date']}, commit {meta['commit']}, Python {meta['python']}, {meta['cpus']} CPUs; emulator "
-        f"latency {meta['latency_ms']:g} ms per call; provider defaults: batch size {meta['batch_size']}, "
-        f"max concurrency {meta['max_concurrency']}, {meta['requests_per_second']:g} requests/s; naive "
-        f"run up to N = {meta['naive_max']:,}; whole run {meta['run_seconds']:.0f} s"
+        f"{meta['date']}, commit {meta['commit']}{' (uncommitted changes)' if meta.get('dirty') else ''}, "
+        f"Pulumi CLI {meta['pulumi_cli']} with {meta['language_host']}, Python {meta['python']}, "
+        f"{meta['cpus']} CPUs (a machine shared with other sessions' test runs); emulator latency "
+        f"{meta['latency_ms']:g} ms per call; provider defaults: batch {meta['batch_size']}, concurrency "
+        f"{meta['max_concurrency']}, {meta['requests_per_second']:g} requests/s; rounds: {plan['repeats']} "
+        f"below N = 10,000, {plan['large_repeats']} at 10,000, (b) {plan['slow_repeats']} from 1,000; "
+        f"whole run {meta.get('run_seconds', 0) / 60:.0f} min"
     )
 
 
 def markdown(results: Mapping[str, Any], chart_name: str | None) -> str:
-    """The results page (benchmarks/results/bench.md)."""
-    parts = [
-        "# Benchmark results",
-        "",
-        conditions(results),
-        "",
-        "## Operations (through the provider host, driven as the engine drives it)",
-        "",
-        main_table(results, markdown=True),
+    stats = summarise(results["runs"])
+    parts = ["# Benchmark results", "", conditions(results), ""]
+    parts += [
+        "Wall time: median of the rounds, (min–max, runs) when there was more than one. Ratios: "
+        "ours ÷ the baseline's median (below 1: ours is faster).",
         "",
     ]
+    for n in sizes_of(results):
+        parts += [f"## N = {n:,}: wall time", "", wall_table(results, stats, n), ""]
     if chart_name:
-        parts += [f"![calls and wall time against N]({chart_name})", ""]
-    many = results.get("refresh_many")
-    if many:
-        seq = many["sequential_refresh"]
-        conc = many["concurrent_reads"]
+        parts += [f"![wall time against N]({chart_name})", ""]
+    parts += [
+        "CPU time (user + system of the command's whole process tree) moves less than wall time when the "
+        "machine is loaded by others:",
+        "",
+    ]
+    for n in sizes_of(results):
+        parts += [f"## N = {n:,}: CPU time", "", wall_table(results, stats, n, "cpu"), ""]
+    parts += ["## API calls by action", "", calls_table(results, stats), ""]
+    parts += [
+        "## Peak memory (VmHWM): the CLI process and the provider host (largest of the operation's hosts)",
+        "",
+        memory_table(results, stats),
+        "",
+    ]
+    parts += ["## State size (`pulumi stack export`)", "", state_table(results, stats), ""]
+    if "ours" in present(results):
         parts += [
-            f"## Refresh of {many['bindings']} bindings in one instance",
+            "## Ours: where the time goes",
             "",
-            f"- `pulumi refresh` through the driver (Reads in sequence, one host per pass): "
-            f"{' / '.join(str(p['list_calls']) for p in seq['passes'])} ListPhoneNumbers per process "
-            f"(preview / real pass), {seconds_text(seq['wall_s'])}.",
-            f"- {conc['reads']} Read requests sent concurrently to one host: {conc['list_calls']} "
-            f"ListPhoneNumbers ({calls_text(conc['calls'])}), {seconds_text(conc['wall_s'])}.",
+            API_PHASE.get(results["meta"].get("api_phase", "span"), "")
+            + " CPU: user + system of the CLI and every process it reaped (language host, program, "
+            "provider hosts).",
+            "",
+            profile_table(results, stats),
             "",
         ]
-    if results.get("micro"):
-        parts += [
-            "## Check + diff + plan, in process (no I/O)",
-            "",
-            micro_table(results["micro"], markdown=True),
-            "",
-        ]
-    if results.get("coldstart"):
-        parts += [
-            "## Provider host cold start",
-            "",
-            coldstart_table(results["coldstart"], markdown=True),
-            "",
-            *[f"- {line}" for line in importtime_lines(results["coldstart"])],
-            "",
-        ]
-    parts += ["## Targets", "", targets_table(results, markdown=True), ""]
+    parts += [
+        "## Targets (issue 9)",
+        "",
+        table(["target", "measured", "verdict"], targets(stats)),
+        "",
+    ]
     return "\n".join(parts)
 
 
-def chart(results: Mapping[str, Any], path: Path) -> str | None:
-    """Calls and wall time against N: ours, ours at concurrency 1, naive. None without matplotlib."""
+def draw_chart(results: Mapping[str, Any], path: Path) -> str | None:
+    """Wall time against N for each operation, one line per contender; None without matplotlib."""
     try:
-        import matplotlib  # noqa: PLC0415 - optional dependency (the bench extra)
+        import matplotlib  # noqa: PLC0415 - optional (the bench extra)
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt  # noqa: PLC0415
+        from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: PLC0415
     except ImportError:
         return None
-    ops = ["create", "update_flow", "refresh", "destroy"]
-    data = rows(results)
-    fig, axes = plt.subplots(2, len(ops), figsize=(4.2 * len(ops), 7.5), sharex=True)
-    series = [
-        ("ours", "ours_calls", "ours_wall_s", None, "tab:blue", "o", "-"),
-        ("ours, concurrency 1", "ours_calls", "c1_wall_s", "c1_measured", "tab:green", "s", "-."),
-        (
-            "naive (1 call per number, in sequence; API time only)",
-            "naive_calls",
-            "naive_wall_s",
-            "naive_measured",
-            "tab:red",
-            "^",
-            "--",
-        ),
-    ]
-    for col, op in enumerate(ops):
-        op_rows = sorted((r for r in data if r["op"] == op), key=lambda r: r["n"])
-        api = [(r["n"], r["ours_api_s"]) for r in op_rows if r["ours_api_s"]]
-        if api:
-            axes[1][col].plot(
-                [a[0] for a in api],
-                [a[1] for a in api],
-                ":",
-                color="tab:blue",
-                alpha=0.6,
-                linewidth=1.5,
-                label="ours: API phase only (first call in to last answer out)",
+    stats = summarise(results["runs"])
+    ops = _ops(results)
+    colours = {"ours": "tab:blue", "floor": "tab:gray", "per_number": "tab:red", "script": "tab:green"}
+    fig, axes = plt.subplots(2, 3, figsize=(14, 8.5), sharex=True)
+    for ax, op in zip(axes.flat, ops, strict=False):
+        for c in present(results):
+            points = sorted((n, e) for (name, n, o), e in stats.items() if name == c and o == op)
+            if not points:
+                continue
+            xs = [n for n, _ in points]
+            mids = [e["wall"]["median"] for _, e in points]
+            low = [m - e["wall"]["min"] for m, (_, e) in zip(mids, points, strict=True)]
+            high = [e["wall"]["max"] - m for m, (_, e) in zip(mids, points, strict=True)]
+            style = "--" if c == "floor" else "-"
+            ax.errorbar(
+                xs, mids, yerr=[low, high], fmt=style + "o", color=colours[c], label=LABELS[c], capsize=3
             )
-        for label, calls_key, wall_key, measured_key, color, marker, style in series:
-            for row_index, value_of in (
-                (0, lambda r, k=calls_key: total_of(r[k])),
-                (1, lambda r, k=wall_key: r[k]),
-            ):
-                if row_index == 0 and label.startswith("ours, concurrency"):
-                    continue  # concurrency changes no call count: the line would sit on ours
-                ax = axes[row_index][col]
-                points = [(r["n"], value_of(r), measured_key is None or r[measured_key]) for r in op_rows]
-                points = [p for p in points if p[1] is not None and p[1] > 0]
-                if not points:
-                    continue
-                xs = [p[0] for p in points]
-                ys = [p[1] for p in points]
-                ax.plot(xs, ys, style, color=color, label=label, linewidth=1.5)
-                meas = [p for p in points if p[2]]
-                proj = [p for p in points if not p[2]]
-                ax.scatter([p[0] for p in meas], [p[1] for p in meas], color=color, marker=marker, zorder=3)
-                if proj:
-                    ax.scatter(
-                        [p[0] for p in proj],
-                        [p[1] for p in proj],
-                        facecolors="none",
-                        edgecolors=color,
-                        marker=marker,
-                        zorder=3,
-                        label=f"{label.split(' (')[0]}: projected, not run",
-                    )
-        axes[0][col].set_title(OP_LABELS[op])
-        for row_index in (0, 1):
-            ax = axes[row_index][col]
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.grid(True, which="both", alpha=0.3)
-        axes[1][col].set_xlabel("numbers (N)")
-    axes[0][0].set_ylabel("API calls")
-    axes[1][0].set_ylabel("wall time (s)")
-    handles: dict[str, Any] = {}
-    for ax in axes.flat:
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles.setdefault(label, handle)
-    fig.legend(list(handles.values()), list(handles.keys()), loc="lower center", ncol=4, frameon=False)
+        ax.set_title(OP_LABELS[op])
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+        # Plain seconds on the log axis ("40", not "4×10¹"); minor ticks unlabelled.
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("numbers (N)")
+        ax.set_ylabel("wall time (s)")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, frameon=False)
     meta = results["meta"]
     fig.suptitle(
-        f"pulumi-ccc-numbers vs one call per number — emulator latency {meta['latency_ms']:g} ms/call"
+        f"pulumi-ccc-numbers through the real Pulumi CLI — emulator {meta['latency_ms']:g} ms/call, "
+        f"commit {meta['commit']} (median, min–max bars)"
     )
-    fig.tight_layout(rect=(0, 0.06, 1, 0.96))
-    fig.savefig(path, dpi=110)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.96))
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path.name
 
 
-def total_of(calls: Mapping[str, int] | None) -> int | None:
-    return sum(calls.values()) if calls is not None else None
+def write(results: dict[str, Any], out: Path, *, chart: bool = True) -> None:
+    """bench.json, bench.md and (with ``chart``) bench.png in ``out``; prints the markdown."""
+    name = draw_chart(results, out / "bench.png") if chart else None
+    (out / "bench.json").write_text(json.dumps(results, indent=1) + "\n")
+    text = markdown(results, name)
+    (out / "bench.md").write_text(text)
+    print(text)
+    written = ["bench.json", "bench.md", *([name] if name else [])]
+    print(f"wrote {', '.join(str(out / w) for w in written)}")
