@@ -6,7 +6,7 @@ The work of a 1% contact-flow update of ``N`` numbers, hook by hook as the provi
   the numbers override the contact flow), plus the list form (``check_list``, reported apart: it is
   what a create or an unchanged ``up`` checks);
 * **diff**: ``PhoneNumberBindingProvider.diff(id, olds, news)`` with ``olds`` the previous outputs
-  (canonical inputs + ``phone_number_ids`` + ``number_details``, decoded from JSON so that no object
+  (canonical inputs + ``phone_number_ids``, decoded from JSON so that no object
   is shared with ``news``, as after the gRPC round trip); an update's diff can stop at the first
   changed number, so the diff of a no-change ``up``, which compares every number, is reported too
   (``diff_noop``);
@@ -99,18 +99,6 @@ class _Case:
                 for num in numbers
             },
             "phone_number_ids": pids,
-            "number_details": {
-                num: {
-                    "trunks": 1.0,
-                    "allow_outbound": True,
-                    "test_only": False,
-                    "remaining_time": 0.0,
-                    "description": "Bench Telecom",
-                    "skill_group_names": [],
-                    "contact_flow_name": "Bench main",
-                }
-                for num in numbers
-            },
             "__provider": pickle,
         }
         # Through JSON, as the host gets them from the wire: no object shared with the goal.
