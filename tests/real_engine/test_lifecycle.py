@@ -82,9 +82,10 @@ def test_up_lists_once_and_adds_in_batches_of_100_per_binding(
     run = stack.up()
 
     assert run.ok, run.text
-    # One listing per binding, and one check that its contact flow exists (no skill groups named).
+    # One listing per binding; the instance's contact flows once for both (preflight.py: once per
+    # instance per provider process); no skill group named, so no ListSkillGroups.
     assert count(ccc_emulator) == {
-        "ListPhoneNumbers": 2, "ListContactFlows": 2, "AddBulkPhoneNumbers": math.ceil(n / 100) + 1,
+        "ListPhoneNumbers": 2, "ListContactFlows": 1, "AddBulkPhoneNumbers": math.ceil(n / 100) + 1,
     }
     assert actions(ccc_emulator)[0] == "ListPhoneNumbers"
     per_call = [len(sent_numbers(e)) for e in entries(ccc_emulator, "AddBulkPhoneNumbers")]
@@ -303,9 +304,10 @@ def test_refresh_shows_exactly_the_drift_and_the_next_up_repairs_it(
     up = stack.up()
 
     assert up.ok, up.text
-    # Each binding lists the instance (and checks its flow) and adds what it misses; kept re-flows one.
+    # Each binding lists the instance and adds what it misses (the flows are checked once for both);
+    # kept re-flows one.
     assert count(ccc_emulator) == {
-        "ListPhoneNumbers": 2, "ListContactFlows": 2, "AddBulkPhoneNumbers": 2, "ModifyPhoneNumber": 1,
+        "ListPhoneNumbers": 2, "ListContactFlows": 1, "AddBulkPhoneNumbers": 2, "ModifyPhoneNumber": 1,
     }
     adds = sorted(sent_numbers(e) for e in entries(ccc_emulator, "AddBulkPhoneNumbers"))
     assert adds == sorted([[unbound], lost_numbers])
