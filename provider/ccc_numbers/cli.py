@@ -1,6 +1,8 @@
 """The ``ccc-numbers`` command line: one entry point, one subcommand per tool.
 
-``ccc-numbers doctor`` (:mod:`ccc_numbers.doctor`) is the first. A tool registers itself with an
+``ccc-numbers doctor`` (:mod:`ccc_numbers.doctor`) checks an account before the first ``pulumi up``;
+``ccc-numbers import`` (:mod:`ccc_numbers.importer`) writes a project adopting an instance's bound
+numbers. A tool registers itself with an
 ``add_parser(commands)`` function that adds its subparser and sets ``handler`` to a function of
 ``(args, clock) -> exit code``; the shared ``--stack`` / ``--endpoint`` options and the settings
 chain come from :mod:`ccc_numbers.stack_settings`. Owns parsing the command line and dispatching;
@@ -13,12 +15,12 @@ import argparse
 import time
 from collections.abc import Callable, Sequence
 
-from . import doctor
+from . import doctor, importer
 
 __all__ = ["main"]
 
 #: Each tool's ``add_parser``, in the order ``--help`` lists them.
-TOOLS = (doctor.add_parser,)
+TOOLS = (doctor.add_parser, importer.add_parser)
 
 
 def main(argv: Sequence[str] | None = None, *, clock: Callable[[], float] = time.time) -> int:
