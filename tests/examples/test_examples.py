@@ -23,7 +23,7 @@ from real_engine.programs import count, resource_block
 
 from ccc_emulator import Emulator, demo
 
-pytestmark = [pytest.mark.real_engine, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES_DIR = REPO / "examples"
@@ -269,6 +269,7 @@ def test_demo_seed_has_at_least_1200_purchased_numbers() -> None:
     assert len(demo.demo_seed()["numbers"]) >= 1200
 
 
+@pytest.mark.real_engine
 @pytest.mark.parametrize("name", list(PROJECTS))
 def test_example_previews_ups_idles_edits_and_destroys_with_exact_api_calls(
     name: str, pulumi_cli: Path, ccc_emulator: Emulator, tmp_path: Path, repo_untouched: None
@@ -342,6 +343,7 @@ def test_example_previews_ups_idles_edits_and_destroys_with_exact_api_calls(
     assert bindings_in(project) == {}
 
 
+@pytest.mark.real_engine
 def test_root_project_as_committed_runs_on_its_embedded_emulator(
     pulumi_cli: Path, tmp_path: Path, repo_untouched: None
 ) -> None:
