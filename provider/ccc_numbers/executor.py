@@ -12,7 +12,8 @@ Owns, for one operation (create, update, read, delete):
 * partial-failure accounting: which numbers this operation bound, every rejected number with its
   reason in words, and the rollback (unbinding what this operation bound) when it fails;
 * reconciliation: an add whose outcome is unknown is followed by a listing, and only the numbers
-  still missing are sent again, so a number is never added twice;
+  still missing are sent again, so a number is never added twice (one method decides it,
+  ``_Operation._after_lost_answer``);
 * unbinding that converges (delete, the removes of an update, the rollback): only numbers the
   listing shows bound are removed; a remove answered "not found" counts as done only once a
   listing confirms the number unbound, and a remove that ran out of retries is tried again after
@@ -150,6 +151,14 @@ class _Unbinding:
     left: dict[str, Exception] = field(default_factory=dict)
     #: The error that stopped it early (the API refused a remove, or the listing failed).
     fatal: Exception | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """A parameter refusal of a whole chunk, kept for the error if the parts it was split into fail too."""
+
+    error: InvalidParameterError
+    size: int
 
 
 class _Operation:
@@ -303,8 +312,15 @@ class _Operation:
             self.errors.extend(_distinct(outcome.left.values()))
 
     # -- adds --------------------------------------------------------------------------------
+    #
+    # A planned batch goes out in chunks of the batch size this operation has learnt so far, and
+    # each chunk is sent until every number in it is bound or refused (_send). Each kind of answer
+    # has its own step: accepted (_record), refused as too large (_after_too_large), refused over
+    # its parameters (_after_refusal), or lost on the way (_after_lost_answer: the one place that
+    # decides what is sent again after an add that may have been applied).
 
     def add_all(self, batches: Sequence[AddBatch]) -> None:
+        """Send every batch on the pool, then report the rejected numbers as one failure."""
         total = len(batches)
         self.run_all([partial(self._add_batch, b, f"batch {i}/{total}") for i, b in enumerate(batches, 1)])
         self._classify_used()
@@ -319,63 +335,60 @@ class _Operation:
             )
 
     def _add_batch(self, batch: AddBatch, label: str) -> None:
-        with self._lock:
-            size = self.batch_size
-        for chunk in rebatch([batch], size):
+        """One planned batch, in chunks of the batch size this operation has learnt so far."""
+        for chunk in rebatch([batch], self._batch_size()):
             if self._stop.is_set():
                 return
             self._send(chunk, label)
 
-    def _send(self, chunk: AddBatch, label: str, first: tuple[ApiError, int] | None = None) -> None:
-        """One AddBulkPhoneNumbers call for `chunk`, split or reconciled as the answers require.
+    def _send(self, chunk: AddBatch, label: str, split_from: _Refusal | None = None) -> None:
+        """Bind `chunk`, one AddBulkPhoneNumbers call a turn, until each number is bound or refused.
 
-        `first` is the parameter refusal (and the size it refused) that this chunk was split from.
+        `split_from` is the parameter refusal of the larger chunk this one was split from.
         """
-        resends = 0
+        lost = 0  # answers lost so far for this chunk's numbers
         while not self._stop.is_set():
-            with self._lock:
-                size = self.batch_size
+            size = self._batch_size()
             if len(chunk.numbers) > size:
-                # Another batch learnt a smaller cap while this one waited.
+                # The size shrank since this chunk was cut: its own refusal, or another batch's
+                # while this one waited.
                 for part in rebatch([chunk], size):
-                    self._send(part, label, first)
+                    self._send(part, label, split_from)
                 return
             try:
                 outcome = self.client.add_bulk(self.instance_id, chunk.numbers, chunk.settings)
             except BatchTooLargeError as err:
-                smaller = reduced_batch_size(len(chunk.numbers), err.maximum)
-                if smaller >= len(chunk.numbers):
-                    err.annotate(label)
-                    raise
-                self._shrink(smaller, err)
-                continue
+                self._after_too_large(chunk, label, err)
             except InvalidParameterError as err:
-                chunk, first = self._after_refusal(chunk, label, first, err)
-                continue
+                chunk, split_from = self._after_refusal(chunk, label, split_from, err)
             except CccError as err:
                 if not err.outcome_unknown:
                     err.annotate(label)
                     raise
-                missing = self._reconcile(chunk, label, err)
-                if not missing:
+                lost += 1
+                resend = self._after_lost_answer(chunk, label, err, lost)
+                if resend is None:
                     return
-                resends += 1
-                if resends >= self.settings.retry.max_attempts:
-                    err.annotate(f"{label}, {plural(len(missing), 'number')} still not bound after "
-                                 f"{plural(resends, 'attempt')}")
-                    raise
-                chunk = AddBatch(chunk.settings, missing)
-                continue
-            self._record(chunk, outcome, label)
-            if first is not None:
-                with self._lock:
-                    self.size_confirmed = True
-            return
+                chunk = resend
+            else:
+                self._record(chunk, outcome, label, after_split=split_from is not None)
+                return
+
+    def _after_too_large(self, chunk: AddBatch, label: str, err: BatchTooLargeError) -> None:
+        """`chunk` was refused as too large (nothing bound): a smaller batch size from now on, or raise.
+
+        The next turn of :meth:`_send` splits the chunk to that size; one number cannot be split.
+        """
+        smaller = reduced_batch_size(len(chunk.numbers), err.maximum)
+        if smaller >= len(chunk.numbers):
+            err.annotate(label)
+            raise err
+        self._shrink(smaller, err)
 
     def _after_refusal(
-        self, chunk: AddBatch, label: str, first: tuple[ApiError, int] | None, err: InvalidParameterError
-    ) -> tuple[AddBatch, tuple[ApiError, int]]:
-        """A parameter refusal of `chunk`: split it (the chunk to send next), or raise.
+        self, chunk: AddBatch, label: str, split_from: _Refusal | None, err: InvalidParameterError
+    ) -> tuple[AddBatch, _Refusal]:
+        """A parameter refusal of `chunk` (nothing bound): what to send next and the first refusal, or raise.
 
         The service's cap and the code it refuses a larger batch with are undocumented, so a
         parameter refusal of several numbers may be about their count: the batch is split once. If
@@ -383,59 +396,74 @@ class _Operation:
         tells a size limit (accepted: keep splitting) from a bad parameter (refused: fail with both
         answers).
         """
-        if first is None:
-            if len(chunk.numbers) == 1:
+        size = len(chunk.numbers)
+        if split_from is None:
+            if size == 1:
                 err.annotate(label)
                 raise err
-            self._shrink(reduced_batch_size(len(chunk.numbers)), err)
-            return chunk, (err, len(chunk.numbers))
-        if len(chunk.numbers) == 1:
+            self._shrink(reduced_batch_size(size), err)
+            return chunk, _Refusal(err, size)
+        if size == 1:
             raise SplitRefusedError(
-                f"{err.action}, {label}", first=first[0], first_size=first[1], retry=err, retry_size=1
+                f"{err.action}, {label}",
+                first=split_from.error, first_size=split_from.size, retry=err, retry_size=1,
             ) from err
-        with self._lock:
-            confirmed = self.size_confirmed
-        size = len(chunk.numbers)
-        if not confirmed:
-            self._send(AddBatch(chunk.settings, chunk.numbers[:1]), label, first)
+        if not self._size_confirmed():
+            # One number alone: accepted, the refusals were about size (keep splitting); refused,
+            # it raises SplitRefusedError with both answers.
+            self._send(AddBatch(chunk.settings, chunk.numbers[:1]), label, split_from)
             chunk = AddBatch(chunk.settings, chunk.numbers[1:])
         self._shrink(reduced_batch_size(size), err)
-        return chunk, first
+        return chunk, split_from
 
-    def _shrink(self, smaller: int, err: ApiError) -> None:
-        """Send at most `smaller` numbers per call from now on in this operation."""
-        with self._lock:
-            self.batch_size = min(self.batch_size, smaller)
-            size = self.batch_size
-        _log.info(
-            "CCC instance %s refused a batch (%s); sending at most %d numbers per call",
-            self.instance_id, err.reason, size,
-        )
+    def _after_lost_answer(self, chunk: AddBatch, label: str, err: CccError, lost: int) -> AddBatch | None:
+        """After an add of `chunk` whose answer was lost: the numbers to send again, or None for none.
 
-    def _reconcile(self, chunk: AddBatch, label: str, err: CccError) -> tuple[str, ...]:
-        """After an add with an unknown outcome: what the listing shows bound is done; the rest is missing."""
-        with self._lock:
-            self.uncertain.update(dict.fromkeys(chunk.numbers))
+        The one place for the rule that a number is never added twice. A lost answer (timeout,
+        reset, 5xx: ``outcome_unknown``) may hide an applied add, so the call is never repeated as
+        it was: a listing tells which numbers are bound now (:meth:`_settle` records them as added)
+        and only the others are sent again, until `lost`, the answers lost for this chunk, reaches
+        the retry policy's ``max_attempts``. When that listing fails, the error says so and the
+        numbers stay uncertain: the rollback settles them with a listing of its own.
+        """
         try:
-            live = _index_live(self.client.list_numbers(self.instance_id), {})
+            missing = self._settle(chunk.numbers)
         except CccError as list_err:
             err.annotate(f"{label}; listing the instance to learn whether it was applied failed ({list_err})")
             raise err from list_err
-        missing = tuple(number for number in chunk.numbers if number not in live)
-        with self._lock:
-            for number in chunk.numbers:
-                self.uncertain.pop(number, None)
-                if number in live:
-                    self.added[number] = live[number]
         _log.info(
             "adding %d numbers to CCC instance %s, %s: outcome unknown (%s); the listing shows %d bound, "
             "re-adding the other %d",
             len(chunk.numbers), self.instance_id, label, err.reason, len(chunk.numbers) - len(missing),
             len(missing),
         )
-        return missing
+        if not missing:
+            return None
+        if lost >= self.settings.retry.max_attempts:
+            err.annotate(f"{label}, {plural(len(missing), 'number')} still not bound after "
+                         f"{plural(lost, 'attempt')}")
+            raise err
+        return AddBatch(chunk.settings, missing)
 
-    def _record(self, chunk: AddBatch, outcome: AddBulkOutcome, label: str) -> None:
+    def _settle(self, numbers: Sequence[str]) -> tuple[str, ...]:
+        """Numbers whose add may have been applied, settled by one listing: the ones still unbound.
+
+        The ones it shows bound were bound by this operation's lost add: recorded as added, so that a
+        rollback unbinds them. Until the listing answers the numbers are uncertain; when it fails,
+        its error propagates and they stay so.
+        """
+        with self._lock:
+            self.uncertain.update(dict.fromkeys(numbers))
+        live = _index_live(self.client.list_numbers(self.instance_id), {})
+        with self._lock:
+            for number in numbers:
+                self.uncertain.pop(number, None)
+                if number in live:
+                    self.added[number] = live[number]
+        return tuple(number for number in numbers if number not in live)
+
+    def _record(self, chunk: AddBatch, outcome: AddBulkOutcome, label: str, *, after_split: bool) -> None:
+        """An accepted call: its bound numbers are this operation's, the others rejected with a reason."""
         bound = {b.number: b for b in outcome.bound}
         refused = set(outcome.used) | set(outcome.arrears) | set(outcome.failed)
         with self._lock:
@@ -446,9 +474,30 @@ class _Operation:
             for number in chunk.numbers:
                 if number not in bound and number not in refused:
                     self.rejected[number] = _UNACCOUNTED_REASON
+            if after_split:
+                # A smaller call was accepted after a parameter refusal: the refusals were about size.
+                self.size_confirmed = True
         _log.debug(
             "adding %d numbers to CCC instance %s, %s: %d bound, %d refused",
             len(chunk.numbers), self.instance_id, label, len(bound), len(chunk.numbers) - len(bound),
+        )
+
+    def _batch_size(self) -> int:
+        with self._lock:
+            return self.batch_size
+
+    def _size_confirmed(self) -> bool:
+        with self._lock:
+            return self.size_confirmed
+
+    def _shrink(self, smaller: int, err: ApiError) -> None:
+        """Send at most `smaller` numbers per call from now on in this operation."""
+        with self._lock:
+            self.batch_size = min(self.batch_size, smaller)
+            size = self.batch_size
+        _log.info(
+            "CCC instance %s refused a batch (%s); sending at most %d numbers per call",
+            self.instance_id, err.reason, size,
         )
 
     def _classify_used(self) -> None:
@@ -485,17 +534,16 @@ class _Operation:
 
     def roll_back(self) -> tuple[list[str], dict[str, str]]:
         """Unbind what this operation bound: (numbers unbound, {number: why it stays bound})."""
-        targets = {number: b.phone_number_id for number, b in self.added.items()}
         left: dict[str, str] = {}
-        unsure = [number for number in self.uncertain if number not in targets]
+        unsure = [number for number in self.uncertain if number not in self.added]
         if unsure:
+            # Adds whose answer was lost and whose listing failed: the ones bound now are ours.
             try:
-                live = _index_live(self.client.list_numbers(self.instance_id), {})
+                self._settle(unsure)
             except CccError as err:
                 why = f"its add had an unknown outcome and listing the instance failed ({err})"
                 left.update(dict.fromkeys(unsure, why))
-            else:
-                targets.update({n: live[n].phone_number_id for n in unsure if n in live})
+        targets = {number: b.phone_number_id for number, b in self.added.items()}
         outcome = self.unbind(targets, stop_on_error=False) if targets else _Unbinding()
         for number, last in outcome.left.items():
             left[number] = f"PhoneNumberId {targets[number]}: {last}"

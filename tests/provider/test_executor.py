@@ -298,6 +298,24 @@ def test_update_interrupted_by_unknown_outcome_converges_on_rerun(serial: Engine
     assert sorted(final.outputs["phone_number_ids"]) == landlines(0, 160)
 
 
+def test_rollback_lists_a_lost_add_again_and_unbinds_nothing_it_did_not_bind(serial: Engine) -> None:
+    """A 500 not applied whose listing failed: the rollback's own listing finds the numbers unbound."""
+    state = serial.create(binding(landlines(0, 2)))
+    serial.emu.clear_journal()
+    serial.emu.inject("internal_error", action=ADD, times=1)
+    # The planning listing passes; the reconciling listing (6 attempts) fails; the rollback's passes.
+    serial.emu.inject("service_unavailable", action=LIST, skip=1, times=6)
+    with pytest.raises(ApplyError) as caught:
+        serial.update(state, binding(landlines(0, 5)))
+    [cause] = caught.value.errors
+    assert isinstance(cause, ThrottledError)
+    assert cause.outcome_unknown
+    assert (caught.value.rolled_back, caught.value.left_bound) == ((), {})
+    assert (serial.calls(LIST), serial.calls(ADD), serial.calls(REMOVE)) == (1 + 6 + 1, 1, 0)
+    assert applied_adds(serial.emu) == []
+    assert sorted(serial.bound()) == landlines(0, 2)
+
+
 def test_rollback_that_cannot_list_names_numbers_left_and_adopt_converges(serial: Engine) -> None:
     """Numbers a failed update may have left bound are named; the next run refuses them, adopt takes them."""
     state = serial.create(binding(landlines(0, 2)))
