@@ -67,7 +67,7 @@ from .errors import (
 )
 from .listing import ListingKey
 from .listing import shared as _listings
-from .models import BindingSpec
+from .models import BindingSpec, Settings
 from .plan import (
     AddBatch,
     Limits,
@@ -184,6 +184,9 @@ class _Operation:
         self.modified: dict[str, BoundNumber] = {}
         self.used: list[str] = []
         self.rejected: dict[str, str] = {}
+        #: Numbers sent again after a lost answer, with their settings: a late-applied first add makes
+        #: the resend answer "used", and then the number is still this operation's own.
+        self.resent: dict[str, Settings] = {}
 
     # -- running tasks -----------------------------------------------------------------------
 
@@ -443,6 +446,8 @@ class _Operation:
             err.annotate(f"{label}, {plural(len(missing), 'number')} still not bound after "
                          f"{plural(lost, 'attempt')}")
             raise err
+        with self._lock:
+            self.resent.update(dict.fromkeys(missing, chunk.settings))
         return AddBatch(chunk.settings, missing)
 
     def _settle(self, numbers: Sequence[str]) -> tuple[str, ...]:
@@ -512,6 +517,11 @@ class _Operation:
             return
         for number in self.used:
             here = live.get(number)
+            if here is not None and self.resent.get(number) == here.settings:
+                # Sent again after a lost answer and found bound here as sent: the first add was
+                # applied after the listing that missed it. Ours, so a rollback unbinds it.
+                self.added[number] = here
+                continue
             self.rejected[number] = (
                 _used_here_reason(here.phone_number_id) if here is not None else USED_ELSEWHERE_REASON
             )

@@ -270,6 +270,35 @@ def test_add_that_never_answers_gives_up_without_adding_twice(serial: Engine) ->
     assert serial.bound() == {}
 
 
+def test_an_add_applied_after_the_listing_that_missed_it_is_still_this_operations_own(
+    serial: Engine,
+) -> None:
+    """A lost add applied late: the resend answers "used", the numbers carry the settings sent, and
+    they are counted as bound by this create (reported nowhere as "not owned", and in its outputs)."""
+    numbers = landlines(0, 5)
+    serial.emu.inject("service_unavailable", action=ADD, times=1)
+    # The resend waits; meanwhile the "late" first add lands (bound here with the same settings).
+    serial.emu.inject("latency", action=ADD, skip=1, times=1, ms=400)
+
+    def land_late() -> None:
+        deadline = time.monotonic() + 30
+        while serial.emu.calls(LIST) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        for number in numbers:
+            serial.emu.bind(number, INSTANCE, contact_flow_id=WELCOME)
+
+    late = threading.Thread(target=land_late)
+    late.start()
+    state = serial.create(binding(numbers))
+    late.join()
+
+    resend = [e for e in serial.emu.journal if e.action == ADD][1]
+    assert resend.ok
+    bound = serial.bound()
+    assert sorted(bound) == numbers
+    assert state.outputs["phone_number_ids"] == {n: bound[n]["phone_number_id"] for n in numbers}
+
+
 def test_update_interrupted_by_unknown_outcome_converges_on_rerun(serial: Engine) -> None:
     """A lost add whose listing also fails is rolled back; rerunning the update binds every number once."""
     state = serial.create(binding(landlines(0, 10)))
