@@ -65,7 +65,9 @@ def test_a_killed_up_recovers_in_three_commands_with_nothing_lost_or_bound_twice
 ) -> None:
     """Kill `pulumi up` after 3 of 10 batches; cancel, refresh --clear-pending-creates, up: all bound once."""
     folder = project(tmp_path, pulumi_cli, ccc_emulator)
-    ccc_emulator.inject("latency", action="AddBulkPhoneNumbers", ms=300)
+    # 1 s per batch: the 7 batches left after the kill take 7 s, well beyond the watchdog's 2-3 s
+    # (at 300 ms a CI run under load sent all 10 before the host noticed its engine was gone).
+    ccc_emulator.inject("latency", action="AddBulkPhoneNumbers", ms=1000)
     up = subprocess.Popen(
         ["pulumi", "up", "--yes", "--non-interactive"],
         cwd=folder.path, env={**os.environ, **folder.env},
