@@ -251,6 +251,9 @@ def _meta(plan: Plan, latency_ms: float, cli_dir: Path, pins: list[str]) -> dict
         "pins": pins,
         "plan": plan.as_dict(),
         "api_phase": "busy",
+        # The machine's 1-minute load average at the start and after each (round, size) block:
+        # other work on a shared machine inflates the floor far more than it does the ratios' gaps.
+        "load_1min": [os.getloadavg()[0]],
         "memory_method": (
             f"VmHWM of every process in the command's tree, polled every {harness.POLL_SECONDS * 1e3:g} ms"
         ),
@@ -289,6 +292,7 @@ def main(argv: list[str] | None = None) -> None:
                     if plan.at(round_, n):
                         results["runs"] += runner.size(plan, round_, n)
                         results["meta"]["run_seconds"] = time.perf_counter() - started
+                        results["meta"]["load_1min"].append(os.getloadavg()[0])
                         (out / "bench.json").write_text(json.dumps(results, indent=1) + "\n")
     results["meta"]["run_seconds"] = time.perf_counter() - started
     report.write(results, out, chart=not args.no_chart)

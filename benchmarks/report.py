@@ -336,13 +336,21 @@ def targets(stats: Mapping[tuple[str, int, str], Stats]) -> list[list[str]]:
     return rows
 
 
+def _load(meta: Mapping[str, Any]) -> str:
+    """The machine's load during the run, when the run recorded it (runs before 2026-12-04 did not)."""
+    load = meta.get("load_1min") or []
+    if not load:
+        return " (load not recorded)"
+    return f" (1-minute load average {min(load):.1f}–{max(load):.1f} during the run)"
+
+
 def conditions(results: Mapping[str, Any]) -> str:
     meta = results["meta"]
     plan = meta["plan"]
     return (
         f"{meta['date']}, commit {meta['commit']}{' (uncommitted changes)' if meta.get('dirty') else ''}, "
         f"Pulumi CLI {meta['pulumi_cli']} with {meta['language_host']}, Python {meta['python']}, "
-        f"{meta['cpus']} CPUs (a machine shared with other sessions' test runs); emulator latency "
+        f"{meta['cpus']} CPUs{_load(meta)}; emulator latency "
         f"{meta['latency_ms']:g} ms per call; provider defaults: batch {meta['batch_size']}, concurrency "
         f"{meta['max_concurrency']}, {meta['requests_per_second']:g} requests/s; rounds: {plan['repeats']} "
         f"below N = 10,000, {plan['large_repeats']} at 10,000, (b) {plan['slow_repeats']} from 1,000; "
