@@ -252,7 +252,8 @@ def _meta(plan: Plan, latency_ms: float, cli_dir: Path, pins: list[str]) -> dict
         "plan": plan.as_dict(),
         "api_phase": "busy",
         # The machine's 1-minute load average at the start and after each (round, size) block:
-        # other work on a shared machine inflates the floor far more than it does the ratios' gaps.
+        # other work on a shared machine inflates the floor's fixed costs far more than the work a
+        # contender adds, so ratios to the floor shrink under load.
         "load_1min": [os.getloadavg()[0]],
         "memory_method": (
             f"VmHWM of every process in the command's tree, polled every {harness.POLL_SECONDS * 1e3:g} ms"
